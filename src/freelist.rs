@@ -1,0 +1,359 @@
+//! Free lists of slot indices: [`LocalStack`] (one thread, no atomics) and
+//! [`TreiberStack`] (lock-free, tagged head).
+//!
+//! Both hold indices only, never pointers, so popping a stale index can never
+//! touch freed memory and no reclamation scheme is needed. Each free slot's
+//! link records whether the slot holds an initialised value ([`Link`]), so the
+//! free list *is* the slot-state table: an index on the list with a filled
+//! link is "free, initialised", with an empty link "free, uninitialised", and
+//! an index not on the list is "in use" (SAFETY.md, invariants I1 and I2).
+//!
+//! Neither type contains unsafe code; the slab layer builds its guarantees on
+//! the fact that a successful `pop` hands an index to exactly one caller.
+
+use crate::sync::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::tag::{Link, TaggedIndex, MAX_CAPACITY, NIL};
+use alloc::boxed::Box;
+use core::cell::Cell;
+use core::fmt;
+use crossbeam_utils::CachePadded;
+
+/// What the slab layer needs from a free list.
+pub(crate) trait FreeList {
+    /// The counter of slots handed out, matching this list's threading model.
+    type Counter: Counter;
+
+    /// A list holding every index in `0..capacity`, all empty, with index 0
+    /// on top.
+    fn new(capacity: usize) -> Self;
+
+    /// Takes the most recently pushed index and whether its slot is filled.
+    /// `None` when the list is empty.
+    fn pop(&self) -> Option<(u32, bool)>;
+
+    /// Puts `index` back on top, recording whether its slot is `filled`.
+    /// The caller must own `index` (it came from `pop` and was not pushed
+    /// since); this is what keeps each index in exactly one place.
+    fn push(&self, index: u32, filled: bool);
+
+    /// Marks a free slot as filled while nothing else can see the list.
+    fn mark_filled(&mut self, index: u32);
+}
+
+/// A count of slots out of the free list.
+pub(crate) trait Counter {
+    /// Zero.
+    fn new() -> Self;
+    /// One more slot handed out.
+    fn increment(&self);
+    /// One slot given back.
+    fn decrement(&self);
+    /// The current count.
+    fn get(&self) -> usize;
+}
+
+/// Builds the initial links: `i -> i + 1`, the last to [`NIL`], all empty.
+fn initial_links<C>(capacity: usize, cell: impl Fn(u32) -> C) -> Box<[C]> {
+    assert!(
+        capacity <= MAX_CAPACITY,
+        "free list of {capacity} slots exceeds the index space ({MAX_CAPACITY})"
+    );
+    (0..capacity)
+        .map(|i| {
+            let next = if i + 1 == capacity { NIL } else { (i + 1) as u32 };
+            cell(Link::new(next, false).0)
+        })
+        .collect()
+}
+
+// === impl LocalStack ===
+
+/// A single-threaded LIFO free list: the head index and one link per slot.
+pub(crate) struct LocalStack {
+    /// Index of the top free slot, or [`NIL`].
+    head: Cell<u32>,
+    /// `links[i]` is the [`Link`] of slot `i` while it is free; stale otherwise.
+    links: Box<[Cell<u32>]>,
+}
+
+impl FreeList for LocalStack {
+    type Counter = Cell<usize>;
+
+    fn new(capacity: usize) -> Self {
+        Self {
+            head: Cell::new(if capacity == 0 { NIL } else { 0 }),
+            links: initial_links(capacity, Cell::new),
+        }
+    }
+
+    #[inline(always)]
+    fn pop(&self) -> Option<(u32, bool)> {
+        let index = self.head.get();
+        if index == NIL {
+            return None;
+        }
+        debug_assert!((index as usize) < self.links.len());
+        let link = Link(self.links[index as usize].get());
+        self.head.set(link.next());
+        Some((index, link.filled()))
+    }
+
+    #[inline(always)]
+    fn push(&self, index: u32, filled: bool) {
+        debug_assert!((index as usize) < self.links.len());
+        self.links[index as usize].set(Link::new(self.head.get(), filled).0);
+        self.head.set(index);
+    }
+
+    fn mark_filled(&mut self, index: u32) {
+        let link = self.links[index as usize].get_mut();
+        *link = Link::new(Link(*link).next(), true).0;
+    }
+}
+
+impl fmt::Debug for LocalStack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalStack")
+            .field("head", &self.head.get())
+            .field("slots", &self.links.len())
+            .finish()
+    }
+}
+
+impl Counter for Cell<usize> {
+    fn new() -> Self {
+        Cell::new(0)
+    }
+    #[inline(always)]
+    fn increment(&self) {
+        self.set(self.get() + 1);
+    }
+    #[inline(always)]
+    fn decrement(&self) {
+        self.set(self.get() - 1);
+    }
+    #[inline(always)]
+    fn get(&self) -> usize {
+        Cell::get(self)
+    }
+}
+
+// === impl TreiberStack ===
+
+/// A lock-free LIFO free list (Treiber stack) of slot indices.
+///
+/// The ABA problem, and how the tag prevents it (SAFETY.md, I5):
+///
+/// ```text
+/// thread 1 (pop)                 | thread 2                    | head
+/// -------------------------------+-----------------------------+----------
+/// read head = (A, t)             |                             | (A, t)
+/// read next(A) = B               |                             |
+///                                | pop A                       | (B, t+1)
+///                                | pop B  (B now in use)       | (C, t+2)
+///                                | push A                      | (A, t+2)
+/// CAS head (A, t) -> (B, t+1)    |                             |
+///   untagged: succeeds, B is on  |                             |
+///   the list AND in use: a double hand-out                     |
+///   tagged: fails, t != t+2, thread 1 retries                  |
+/// ```
+pub(crate) struct TreiberStack {
+    /// Packed [`TaggedIndex`]: `tag << 32 | index`, index [`NIL`] when empty.
+    /// The tag is bumped on every successful pop; pushes keep it. Padded so
+    /// the contended head shares its cache line with nothing else.
+    head: CachePadded<AtomicU64>,
+    /// `links[i]` is the [`Link`] of slot `i` while it is free. A stale popper
+    /// may read a link concurrently with its owner rewriting it; both sides
+    /// are atomic, and the tag makes the stale popper's CAS fail.
+    links: Box<[AtomicU32]>,
+}
+
+impl FreeList for TreiberStack {
+    type Counter = CachePadded<AtomicUsize>;
+
+    fn new(capacity: usize) -> Self {
+        let head = TaggedIndex {
+            index: if capacity == 0 { NIL } else { 0 },
+            tag: 0,
+        };
+        Self {
+            head: CachePadded::new(AtomicU64::new(head.pack())),
+            links: initial_links(capacity, AtomicU32::new),
+        }
+    }
+
+    #[inline]
+    fn pop(&self) -> Option<(u32, bool)> {
+        // Acquire: the slot contents and the link below were written before
+        // the release CAS that published this head (SAFETY.md, I4).
+        let mut head = TaggedIndex::unpack(self.head.load(Ordering::Acquire));
+        loop {
+            if head.is_nil() {
+                return None;
+            }
+            debug_assert!((head.index as usize) < self.links.len());
+            // Possibly stale (another thread may have popped `head.index` and
+            // be rewriting its link); then the CAS below fails on the tag.
+            let link = Link(self.links[head.index as usize].load(Ordering::Relaxed));
+            let next = TaggedIndex {
+                index: link.next(),
+                tag: head.tag.wrapping_add(1),
+            };
+            match self.head.compare_exchange_weak(
+                head.pack(),
+                next.pack(),
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some((head.index, link.filled())),
+                Err(actual) => {
+                    head = TaggedIndex::unpack(actual);
+                    crate::sync::spin_hint();
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn push(&self, index: u32, filled: bool) {
+        debug_assert!((index as usize) < self.links.len());
+        let mut head = TaggedIndex::unpack(self.head.load(Ordering::Relaxed));
+        loop {
+            // We own `index`: only stale poppers read this link, and they
+            // will fail their CAS (see the table above).
+            self.links[index as usize].store(Link::new(head.index, filled).0, Ordering::Relaxed);
+            let new = TaggedIndex {
+                index,
+                tag: head.tag,
+            };
+            // Release: publishes the link store above and the slot's contents
+            // to the thread that pops `index` next.
+            match self.head.compare_exchange_weak(
+                head.pack(),
+                new.pack(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => {
+                    head = TaggedIndex::unpack(actual);
+                    crate::sync::spin_hint();
+                }
+            }
+        }
+    }
+
+    fn mark_filled(&mut self, index: u32) {
+        let link = &self.links[index as usize];
+        let next = Link(link.load(Ordering::Relaxed)).next();
+        link.store(Link::new(next, true).0, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for TreiberStack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TreiberStack")
+            .field(
+                "head",
+                &TaggedIndex::unpack(self.head.load(Ordering::Relaxed)),
+            )
+            .field("slots", &self.links.len())
+            .finish()
+    }
+}
+
+impl Counter for CachePadded<AtomicUsize> {
+    fn new() -> Self {
+        CachePadded::new(AtomicUsize::new(0))
+    }
+    #[inline(always)]
+    fn increment(&self) {
+        self.fetch_add(1, Ordering::Relaxed);
+    }
+    #[inline(always)]
+    fn decrement(&self) {
+        self.fetch_sub(1, Ordering::Relaxed);
+    }
+    #[inline(always)]
+    fn get(&self) -> usize {
+        self.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn drain<L: FreeList>(list: &L) -> Vec<(u32, bool)> {
+        core::iter::from_fn(|| list.pop()).collect()
+    }
+
+    fn lifo_and_fill_state<L: FreeList>() {
+        let mut list = L::new(4);
+        list.mark_filled(2);
+        assert_eq!(
+            drain(&list),
+            [(0, false), (1, false), (2, true), (3, false)],
+            "a new list pops 0 first, all empty but the marked one"
+        );
+        list.push(3, true);
+        list.push(0, false);
+        list.push(1, true);
+        assert_eq!(drain(&list), [(1, true), (0, false), (3, true)]);
+        assert_eq!(list.pop(), None);
+        assert_eq!(L::new(0).pop(), None, "an empty list pops nothing");
+    }
+
+    #[test]
+    fn local_stack_is_lifo_and_keeps_fill_state() {
+        lifo_and_fill_state::<LocalStack>();
+    }
+
+    #[test]
+    fn treiber_stack_is_lifo_and_keeps_fill_state() {
+        lifo_and_fill_state::<TreiberStack>();
+    }
+
+    #[test]
+    fn treiber_tag_bumps_on_pop_only() {
+        let list = TreiberStack::new(2);
+        let tag = || TaggedIndex::unpack(list.head.load(Ordering::Relaxed)).tag;
+        assert_eq!(tag(), 0);
+        let (a, _) = list.pop().unwrap();
+        assert_eq!(tag(), 1);
+        list.push(a, true);
+        assert_eq!(tag(), 1, "push keeps the tag");
+        list.pop().unwrap();
+        list.pop().unwrap();
+        assert_eq!(tag(), 3);
+        assert_eq!(list.pop(), None);
+        assert_eq!(tag(), 3, "a failed pop changes nothing");
+    }
+
+    #[test]
+    fn treiber_pops_are_exclusive_across_threads() {
+        use std::sync::Mutex;
+        let (n, rounds) = if cfg!(miri) { (8, 20) } else { (64, 20_000) };
+        let list = TreiberStack::new(n);
+        let owner: Vec<Mutex<Option<usize>>> = (0..n).map(|_| Mutex::new(None)).collect();
+        std::thread::scope(|s| {
+            for t in 0..2 {
+                let (list, owner) = (&list, &owner);
+                s.spawn(move || {
+                    for _ in 0..rounds {
+                        if let Some((i, _)) = list.pop() {
+                            let prev = owner[i as usize].lock().unwrap().replace(t);
+                            assert_eq!(prev, None, "index {i} handed out twice");
+                            *owner[i as usize].lock().unwrap() = None;
+                            list.push(i, true);
+                        }
+                    }
+                });
+            }
+        });
+        let mut all: Vec<u32> = drain(&list).into_iter().map(|(i, _)| i).collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..n as u32).collect::<Vec<_>>(), "every index back once");
+    }
+}

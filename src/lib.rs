@@ -1,0 +1,32 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+// Layers, bottom up (see DESIGN.md and SAFETY.md).
+mod sync;
+mod tag;
+mod slab;
+mod freelist;
+mod pool;
+mod builder;
+mod error;
+mod stats;
+pub mod safety;
+
+#[cfg(test)]
+mod tests;
+
+pub use builder::PoolBuilder;
+pub use error::{ConfigError, PoolExhausted};
+pub use pool::fixed::{FixedGuard, FixedPool, Pool};
+pub use pool::thread_safe::{OwnedGuard, ThreadSafeGuard, ThreadSafePool};
+pub use stats::StatsSnapshot;
+
+/// The largest capacity any pool can have: slot indices are 31-bit, with one
+/// value reserved as the end-of-list marker.
+pub const MAX_CAPACITY: usize = tag::MAX_CAPACITY;

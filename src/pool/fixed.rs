@@ -1,0 +1,163 @@
+//! [`FixedPool`]: single thread, fixed capacity, the fastest pool.
+
+use crate::error::{ConfigError, PoolExhausted};
+use crate::freelist::LocalStack;
+use crate::pool::guard::guard_impls;
+use crate::pool::hooks::{BoxedHooks, LocalHooks};
+use crate::slab::{Core, Lease};
+use crate::stats::StatsSnapshot;
+use alloc::boxed::Box;
+use core::fmt;
+
+type LocalCore<T> = Core<T, LocalStack, LocalHooks<T>>;
+
+/// A single-thread pool of at most `capacity` objects.
+///
+/// `get` pops the most recently released object (or builds one on first use)
+/// and returns a [`FixedGuard`]; dropping the guard, or passing it to
+/// [`release`](FixedPool::release), runs the reset hook and gives the object
+/// back. No heap allocation happens after construction.
+///
+/// `FixedPool` is neither `Send` nor `Sync`: its bookkeeping uses plain
+/// cells. Use [`ThreadSafePool`](crate::ThreadSafePool) to share a pool.
+///
+/// ```
+/// use fastalloc::FixedPool;
+///
+/// let pool = FixedPool::new(2, || Vec::<u8>::with_capacity(1024));
+/// {
+///     let mut buf = pool.get()?;
+///     buf.extend_from_slice(b"hello");
+///     assert_eq!(pool.in_use(), 1);
+/// } // the guard gives the buffer back here
+/// assert_eq!(pool.available(), 2);
+/// # Ok::<(), fastalloc::PoolExhausted>(())
+/// ```
+///
+/// A guard borrows its pool, so it cannot outlive it:
+///
+/// ```compile_fail
+/// use fastalloc::FixedPool;
+///
+/// let guard = {
+///     let pool = FixedPool::new(1, || 0u32);
+///     pool.get().unwrap() // error: `pool` does not live long enough
+/// };
+/// ```
+///
+/// and the pool cannot be shared across threads:
+///
+/// ```compile_fail
+/// use fastalloc::FixedPool;
+///
+/// let pool = FixedPool::new(1, || 0u32);
+/// std::thread::scope(|s| {
+///     s.spawn(|| drop(pool.get())); // error: `FixedPool` is not `Sync`
+/// });
+/// ```
+pub struct FixedPool<T> {
+    core: LocalCore<T>,
+}
+
+/// The Python guides' `Pool`: the same single-thread, fixed-capacity pool.
+pub type Pool<T> = FixedPool<T>;
+
+impl<T> FixedPool<T> {
+    /// A pool of `capacity` objects, each built by `init` on first use.
+    ///
+    /// For a reset hook, pre-initialisation or statistics, use
+    /// [`PoolBuilder`](crate::PoolBuilder).
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0 or above [`MAX_CAPACITY`](crate::MAX_CAPACITY) (the
+    /// builder returns a [`ConfigError`] instead).
+    #[track_caller]
+    pub fn new<F>(capacity: usize, init: F) -> Self
+    where
+        F: Fn() -> T + 'static,
+    {
+        let capacity = ConfigError::expect_capacity(capacity, "FixedPool::new");
+        Self::from_parts(capacity, BoxedHooks::new(Box::new(init), None), false)
+    }
+
+    pub(crate) fn from_parts(capacity: usize, hooks: LocalHooks<T>, pre_initialize: bool) -> Self {
+        Self {
+            core: Core::new(capacity, hooks, pre_initialize),
+        }
+    }
+
+    /// Hands out a free object, building it if its slot is still empty.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolExhausted`] when all `capacity` objects are held by guards.
+    ///
+    /// # Panics
+    ///
+    /// If `init` panics; the pool stays usable and the slot stays free.
+    #[inline]
+    pub fn get(&self) -> Result<FixedGuard<'_, T>, PoolExhausted> {
+        match Lease::new(&self.core) {
+            Ok(lease) => Ok(FixedGuard { lease }),
+            Err(core) => Err(PoolExhausted::new(core.capacity())),
+        }
+    }
+
+    /// Gives an object back: the same as dropping its guard.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` came from another pool (the guard then goes back to its own
+    /// pool as it unwinds), or if the reset hook panics (the object is then
+    /// dropped and its slot rebuilt on a later `get`).
+    #[track_caller]
+    pub fn release(&self, guard: FixedGuard<'_, T>) {
+        assert!(
+            core::ptr::eq(guard.lease.core(), &self.core),
+            "FixedPool::release: this guard belongs to another pool; drop it, or release \
+             it into the pool that handed it out"
+        );
+        drop(guard);
+    }
+
+    /// The number of objects the pool can hold.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.core.capacity()
+    }
+
+    /// The number of objects held by guards now.
+    #[inline]
+    pub fn in_use(&self) -> usize {
+        self.core.in_use()
+    }
+
+    /// The number of objects `get` can hand out now (built or not yet built).
+    #[inline]
+    pub fn available(&self) -> usize {
+        self.capacity() - self.in_use()
+    }
+
+    /// The pool's figures now; see [`StatsSnapshot`].
+    pub fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot::structural(self.in_use(), self.capacity())
+    }
+}
+
+impl<T> fmt::Debug for FixedPool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FixedPool")
+            .field("capacity", &self.capacity())
+            .field("in_use", &self.in_use())
+            .finish()
+    }
+}
+
+/// An object on loan from a [`FixedPool`]; derefs to `T` and gives the object
+/// back when dropped. Not `Send`: it must be dropped on the pool's thread.
+pub struct FixedGuard<'a, T> {
+    lease: Lease<&'a LocalCore<T>>,
+}
+
+guard_impls!(FixedGuard<'a>);

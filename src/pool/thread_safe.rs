@@ -1,0 +1,199 @@
+//! [`ThreadSafePool`]: a lock-free pool shared across threads.
+
+use crate::error::{ConfigError, PoolExhausted};
+use crate::freelist::TreiberStack;
+use crate::pool::guard::guard_impls;
+use crate::pool::hooks::{BoxedHooks, SharedHooks};
+use crate::slab::{Core, Lease};
+use crate::stats::StatsSnapshot;
+use crate::sync::Arc;
+use alloc::boxed::Box;
+use core::fmt;
+
+type SharedCore<T> = Core<T, TreiberStack, SharedHooks<T>>;
+
+/// A lock-free pool of at most `capacity` objects, shared by reference (it is
+/// `Send + Sync` when `T: Send`).
+///
+/// Free objects sit on a tagged Treiber stack of slot indices: `get` and
+/// release are one compare-and-swap each when uncontended, and never block.
+/// [`get`](ThreadSafePool::get) returns a guard that borrows the pool;
+/// [`get_owned`](ThreadSafePool::get_owned) returns a `'static` guard that can
+/// move into a spawned thread or task.
+///
+/// ```
+/// use fastalloc::ThreadSafePool;
+///
+/// let pool = ThreadSafePool::new(4, || [0u64; 8]);
+/// std::thread::scope(|s| {
+///     for t in 0..2 {
+///         let pool = &pool;
+///         s.spawn(move || {
+///             let mut block = pool.get().expect("4 objects for 2 threads");
+///             block[0] = t;
+///         });
+///     }
+/// });
+/// assert_eq!(pool.in_use(), 0);
+/// ```
+pub struct ThreadSafePool<T> {
+    core: Arc<SharedCore<T>>,
+}
+
+impl<T: Send> ThreadSafePool<T> {
+    /// A pool of `capacity` objects, each built by `init` on first use, on
+    /// whichever thread first needs it.
+    ///
+    /// For a reset hook, pre-initialisation or statistics, use
+    /// [`PoolBuilder`](crate::PoolBuilder).
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0 or above [`MAX_CAPACITY`](crate::MAX_CAPACITY) (the
+    /// builder returns a [`ConfigError`] instead).
+    #[track_caller]
+    pub fn new<F>(capacity: usize, init: F) -> Self
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        let capacity = ConfigError::expect_capacity(capacity, "ThreadSafePool::new");
+        Self::from_parts(capacity, BoxedHooks::new(Box::new(init), None), false)
+    }
+
+    pub(crate) fn from_parts(capacity: usize, hooks: SharedHooks<T>, pre_initialize: bool) -> Self {
+        Self {
+            core: Arc::new(Core::new(capacity, hooks, pre_initialize)),
+        }
+    }
+}
+
+impl<T> ThreadSafePool<T> {
+    /// Hands out a free object, building it if its slot is still empty.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolExhausted`] when all `capacity` objects are held by guards.
+    ///
+    /// # Panics
+    ///
+    /// If `init` panics; the pool stays usable and the slot stays free.
+    #[inline]
+    pub fn get(&self) -> Result<ThreadSafeGuard<'_, T>, PoolExhausted> {
+        match Lease::new(&*self.core) {
+            Ok(lease) => Ok(ThreadSafeGuard { lease }),
+            Err(core) => Err(PoolExhausted::new(core.capacity())),
+        }
+    }
+
+    /// Like [`get`](Self::get), but the guard holds a reference count on the
+    /// pool's storage instead of a borrow: it is `'static`, and `Send` when
+    /// `T: Send`. The storage lives until the pool and every owned guard are
+    /// gone.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use fastalloc::ThreadSafePool;
+    ///
+    /// let pool = Arc::new(ThreadSafePool::new(2, String::new));
+    /// let mut s = pool.get_owned()?;
+    /// let worker = std::thread::spawn(move || {
+    ///     s.push_str("filled on another thread");
+    ///     s.len()
+    /// });
+    /// assert_eq!(worker.join().unwrap(), 24);
+    /// assert_eq!(pool.in_use(), 0);
+    /// # Ok::<(), fastalloc::PoolExhausted>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`PoolExhausted`] when all `capacity` objects are held by guards.
+    #[inline]
+    pub fn get_owned(self: &alloc::sync::Arc<Self>) -> Result<OwnedGuard<T>, PoolExhausted> {
+        match Lease::new(Arc::clone(&self.core)) {
+            Ok(lease) => Ok(OwnedGuard { lease }),
+            Err(core) => Err(PoolExhausted::new(core.capacity())),
+        }
+    }
+
+    /// Gives an object back: the same as dropping its guard.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` came from another pool (the guard then goes back to its own
+    /// pool as it unwinds), or if the reset hook panics.
+    #[track_caller]
+    pub fn release(&self, guard: ThreadSafeGuard<'_, T>) {
+        assert!(
+            core::ptr::eq(guard.lease.core(), &*self.core),
+            "ThreadSafePool::release: this guard belongs to another pool; drop it, or \
+             release it into the pool that handed it out"
+        );
+        drop(guard);
+    }
+
+    /// Gives an owned object back: the same as dropping its guard.
+    ///
+    /// # Panics
+    ///
+    /// As [`release`](Self::release).
+    #[track_caller]
+    pub fn release_owned(&self, guard: OwnedGuard<T>) {
+        assert!(
+            core::ptr::eq(guard.lease.core(), &*self.core),
+            "ThreadSafePool::release_owned: this guard belongs to another pool; drop it, \
+             or release it into the pool that handed it out"
+        );
+        drop(guard);
+    }
+
+    /// The number of objects the pool can hold.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.core.capacity()
+    }
+
+    /// The number of objects held by guards now (exact when no `get` or
+    /// release is in flight).
+    #[inline]
+    pub fn in_use(&self) -> usize {
+        self.core.in_use()
+    }
+
+    /// The number of objects `get` can hand out now (built or not yet built).
+    #[inline]
+    pub fn available(&self) -> usize {
+        self.capacity() - self.in_use()
+    }
+
+    /// The pool's figures now; see [`StatsSnapshot`].
+    pub fn stats(&self) -> StatsSnapshot {
+        StatsSnapshot::structural(self.in_use(), self.capacity())
+    }
+}
+
+impl<T> fmt::Debug for ThreadSafePool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadSafePool")
+            .field("capacity", &self.capacity())
+            .field("in_use", &self.in_use())
+            .finish()
+    }
+}
+
+/// An object on loan from a [`ThreadSafePool`], borrowing the pool. `Send`
+/// when `T: Send`, so it may be released on another (scoped) thread.
+pub struct ThreadSafeGuard<'a, T> {
+    lease: Lease<&'a SharedCore<T>>,
+}
+
+guard_impls!(ThreadSafeGuard<'a>);
+
+/// An object on loan from a [`ThreadSafePool`] that keeps the pool's storage
+/// alive by reference count: `'static`, and `Send` when `T: Send`. From
+/// [`ThreadSafePool::get_owned`].
+pub struct OwnedGuard<T> {
+    lease: Lease<Arc<SharedCore<T>>>,
+}
+
+guard_impls!(OwnedGuard);

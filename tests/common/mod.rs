@@ -1,0 +1,209 @@
+//! Test helpers: objects that count their constructions and drops, and one
+//! trait over the pool kinds so each property is checked on every pool.
+#![allow(dead_code, clippy::disallowed_types)]
+
+use fastalloc::{FixedPool, PoolBuilder, PoolExhausted, ThreadSafePool};
+use std::ops::DerefMut;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+
+/// Shrinks loop counts under Miri.
+pub fn scaled(full: usize, miri: usize) -> usize {
+    if cfg!(miri) {
+        miri
+    } else {
+        full
+    }
+}
+
+/// Counts of what the pool's `init` built and what was dropped, plus switches
+/// that make `init`, `reset` or `drop` panic.
+#[derive(Clone, Default)]
+pub struct Counters {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    built: AtomicUsize,
+    dropped: AtomicUsize,
+    resets: AtomicUsize,
+    init_panics: AtomicBool,
+    reset_panics: AtomicBool,
+}
+
+impl Counters {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn built(&self) -> usize {
+        self.inner.built.load(SeqCst)
+    }
+    pub fn dropped(&self) -> usize {
+        self.inner.dropped.load(SeqCst)
+    }
+    pub fn resets(&self) -> usize {
+        self.inner.resets.load(SeqCst)
+    }
+    /// Objects alive now (built and not dropped).
+    pub fn alive(&self) -> usize {
+        self.built() - self.dropped()
+    }
+    pub fn set_init_panics(&self, on: bool) {
+        self.inner.init_panics.store(on, SeqCst);
+    }
+    pub fn set_reset_panics(&self, on: bool) {
+        self.inner.reset_panics.store(on, SeqCst);
+    }
+
+    /// An `init` closure building [`Tracked`] objects with ids 0, 1, 2, ...
+    pub fn init(&self) -> impl Fn() -> Tracked + Send + Sync + 'static {
+        let c = self.clone();
+        move || {
+            if c.inner.init_panics.load(SeqCst) {
+                panic!("init panics (test)");
+            }
+            let id = c.inner.built.fetch_add(1, SeqCst);
+            Tracked {
+                id,
+                dirty: false,
+                panic_on_drop: false,
+                owner: AtomicUsize::new(FREE),
+                counters: c.clone(),
+            }
+        }
+    }
+
+    /// A `reset` closure that clears `dirty`, counting its runs.
+    pub fn reset(&self) -> impl Fn(&mut Tracked) + Send + Sync + 'static {
+        let c = self.clone();
+        move |t: &mut Tracked| {
+            c.inner.resets.fetch_add(1, SeqCst);
+            if c.inner.reset_panics.load(SeqCst) {
+                panic!("reset panics (test)");
+            }
+            t.dirty = false;
+        }
+    }
+}
+
+/// No thread holds this object.
+pub const FREE: usize = usize::MAX;
+
+/// A pooled object that reports its drop.
+pub struct Tracked {
+    pub id: usize,
+    /// Set by users, cleared by the reset hook.
+    pub dirty: bool,
+    /// Makes this object's `Drop` panic (after counting the drop).
+    pub panic_on_drop: bool,
+    /// Ownership stamp: the id of the thread holding it, or [`FREE`].
+    pub owner: AtomicUsize,
+    counters: Counters,
+}
+
+impl Tracked {
+    /// Stamps the object as held by `who`; panics if someone else holds it
+    /// (a double hand-out).
+    pub fn claim(&self, who: usize) {
+        let prev = self.owner.swap(who, SeqCst);
+        assert_eq!(prev, FREE, "object {} handed out to {who} while held by {prev}", self.id);
+    }
+    /// Clears the stamp before release.
+    pub fn unclaim(&self, who: usize) {
+        let prev = self.owner.swap(FREE, SeqCst);
+        assert_eq!(prev, who, "object {} stamp changed while held", self.id);
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.counters.inner.dropped.fetch_add(1, SeqCst);
+        if self.panic_on_drop {
+            panic!("drop panics (test)");
+        }
+    }
+}
+
+/// The operations every pool kind shares, so a test can run on each.
+pub trait TestPool: Sized {
+    type Guard<'a>: DerefMut<Target = Tracked>
+    where
+        Self: 'a;
+    const NAME: &'static str;
+    fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self;
+    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted>;
+    fn release<'a>(&'a self, guard: Self::Guard<'a>);
+    fn capacity(&self) -> usize;
+    fn in_use(&self) -> usize;
+    fn available(&self) -> usize;
+}
+
+impl TestPool for FixedPool<Tracked> {
+    type Guard<'a> = fastalloc::FixedGuard<'a, Tracked>;
+    const NAME: &'static str = "FixedPool";
+    fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self {
+        let b = PoolBuilder::new(c.init()).capacity(capacity).pre_initialize(pre_initialize);
+        if reset {
+            b.reset(c.reset()).build_fixed().unwrap()
+        } else {
+            b.build_fixed().unwrap()
+        }
+    }
+    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
+        FixedPool::get(self)
+    }
+    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
+        FixedPool::release(self, guard)
+    }
+    fn capacity(&self) -> usize {
+        FixedPool::capacity(self)
+    }
+    fn in_use(&self) -> usize {
+        FixedPool::in_use(self)
+    }
+    fn available(&self) -> usize {
+        FixedPool::available(self)
+    }
+}
+
+impl TestPool for ThreadSafePool<Tracked> {
+    type Guard<'a> = fastalloc::ThreadSafeGuard<'a, Tracked>;
+    const NAME: &'static str = "ThreadSafePool";
+    fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self {
+        let b = PoolBuilder::new(c.init()).capacity(capacity).pre_initialize(pre_initialize);
+        if reset {
+            b.reset(c.reset()).build_thread_safe().unwrap()
+        } else {
+            b.build_thread_safe().unwrap()
+        }
+    }
+    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
+        ThreadSafePool::get(self)
+    }
+    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
+        ThreadSafePool::release(self, guard)
+    }
+    fn capacity(&self) -> usize {
+        ThreadSafePool::capacity(self)
+    }
+    fn in_use(&self) -> usize {
+        ThreadSafePool::in_use(self)
+    }
+    fn available(&self) -> usize {
+        ThreadSafePool::available(self)
+    }
+}
+
+/// Defines one `#[test]` per pool kind from a generic function `fn f<P: TestPool>()`.
+#[macro_export]
+macro_rules! for_each_pool {
+    ($($f:ident),* $(,)?) => {
+        mod fixed_pool {
+            $(#[test] fn $f() { super::$f::<fastalloc::FixedPool<$crate::common::Tracked>>() })*
+        }
+        mod thread_safe_pool {
+            $(#[test] fn $f() { super::$f::<fastalloc::ThreadSafePool<$crate::common::Tracked>>() })*
+        }
+    };
+}
