@@ -185,6 +185,10 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
             self.hooks.reset(unsafe { &mut *ptr.as_ptr() });
             mem::forget(on_unwind);
         }
+        // Under loom, record the release as an access to the slot, so the
+        // model checker verifies it happens-before the next holder's access.
+        #[cfg(loom)]
+        let _ = self.slab.slot(index);
         self.in_use.decrement();
         self.free.push(index, true);
     }

@@ -1,8 +1,6 @@
-//! In-crate tests that need private items: loom models and core properties.
+//! Loom models of the lock-free parts (run with `--cfg loom`; see `ci/loom.sh`).
 
 #[cfg(loom)]
-mod loom_treiber;
-#[cfg(loom)]
 mod loom_pool;
-#[cfg(not(loom))]
-mod core_props;
+#[cfg(loom)]
+mod loom_treiber;

@@ -1,6 +1,6 @@
 //! Test helpers: objects that count their constructions and drops, and one
 //! trait over the pool kinds so each property is checked on every pool.
-#![allow(dead_code, clippy::disallowed_types)]
+#![allow(dead_code, unreachable_pub, clippy::disallowed_types)]
 
 use fastalloc::{FixedPool, PoolBuilder, PoolExhausted, ThreadSafePool};
 use std::ops::DerefMut;
@@ -206,4 +206,12 @@ macro_rules! for_each_pool {
             $(#[test] fn $f() { super::$f::<fastalloc::ThreadSafePool<$crate::common::Tracked>>() })*
         }
     };
+}
+
+/// The text of a caught panic, whether it was a literal or formatted.
+pub fn panic_message(err: &(dyn std::any::Any + Send)) -> String {
+    err.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| err.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "<non-string panic>".into())
 }

@@ -1,0 +1,138 @@
+//! `ThreadSafePool` across threads: exclusive hand-out under contention,
+//! cross-thread release, owned guards, and the pool dropped while owned
+//! guards are alive.
+#![allow(clippy::disallowed_types)]
+
+mod common;
+use common::{scaled, Counters, TestPool, Tracked};
+use fastalloc::ThreadSafePool;
+use std::sync::{Arc, Barrier};
+
+#[test]
+fn no_object_is_handed_to_two_threads_at_once() {
+    let c = Counters::new();
+    let pool = <ThreadSafePool<Tracked> as TestPool>::build(3, &c, true, false);
+    let threads = 4;
+    let rounds = scaled(20_000, 40);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let pool = &pool;
+            s.spawn(move || {
+                let mut got = 0;
+                for _ in 0..rounds {
+                    if let Ok(mut g) = pool.get() {
+                        g.claim(t);
+                        g.dirty = true;
+                        std::hint::black_box(&mut g);
+                        g.unclaim(t);
+                        got += 1;
+                    }
+                }
+                assert!(got > 0, "thread {t} never got an object");
+            });
+        }
+    });
+    assert_eq!(pool.in_use(), 0);
+    assert!(c.built() <= 3, "built {} objects for a pool of 3", c.built());
+    drop(pool);
+    assert_eq!(c.alive(), 0, "every object dropped exactly once");
+}
+
+#[test]
+fn objects_released_on_another_thread_come_back() {
+    let c = Counters::new();
+    let pool = <ThreadSafePool<Tracked> as TestPool>::build(8, &c, true, true);
+    let rounds = scaled(2_000, 20);
+    let (tx, rx) = std::sync::mpsc::sync_channel(4);
+    std::thread::scope(|s| {
+        let pool = &pool;
+        s.spawn(move || {
+            for _ in 0..rounds {
+                let mut g = loop {
+                    match pool.get() {
+                        Ok(g) => break g,
+                        Err(_) => std::thread::yield_now(),
+                    }
+                };
+                g.claim(1);
+                g.dirty = true;
+                g.unclaim(1);
+                tx.send(g).unwrap(); // released by the consumer thread
+            }
+        });
+        s.spawn(move || {
+            for g in rx {
+                assert!(g.dirty);
+                drop(g);
+            }
+        });
+    });
+    assert_eq!((pool.in_use(), c.built()), (0, 8));
+    assert_eq!(c.resets(), rounds, "every cross-thread release ran the reset hook");
+}
+
+#[test]
+fn exhaustion_is_exact_when_threads_hold_everything() {
+    let pool = ThreadSafePool::new(4, || 0u32);
+    let barrier = Barrier::new(4);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                let g = pool.get().expect("4 objects for 4 threads");
+                barrier.wait(); // all four held
+                assert!(pool.get().is_err(), "every object is held: get must fail");
+                barrier.wait();
+                drop(g);
+            });
+        }
+    });
+    assert_eq!(pool.available(), 4);
+}
+
+#[test]
+fn owned_guards_move_to_spawned_threads() {
+    let c = Counters::new();
+    let pool = Arc::new(<ThreadSafePool<Tracked> as TestPool>::build(4, &c, true, false));
+    let handles: Vec<_> = (0..4)
+        .map(|t| {
+            let mut g = pool.get_owned().unwrap();
+            std::thread::spawn(move || {
+                g.claim(t);
+                g.dirty = true;
+                g.unclaim(t);
+                g.id
+            })
+        })
+        .collect();
+    let mut ids: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [0, 1, 2, 3]);
+    assert_eq!((pool.in_use(), c.resets()), (0, 4));
+    let g = pool.get_owned().unwrap();
+    pool.release_owned(g);
+    assert_eq!(pool.in_use(), 0);
+}
+
+#[test]
+fn owned_guards_keep_the_storage_alive_after_the_pool_is_dropped() {
+    let c = Counters::new();
+    let pool = Arc::new(<ThreadSafePool<Tracked> as TestPool>::build(3, &c, false, true));
+    let mut a = pool.get_owned().unwrap();
+    let b = pool.get_owned().unwrap();
+    drop(pool);
+    assert_eq!(c.dropped(), 0, "nothing is dropped while owned guards live");
+    a.dirty = true; // still valid memory
+    let t = std::thread::spawn(move || drop(a));
+    t.join().unwrap();
+    assert_eq!(c.dropped(), 0, "the storage lives until the last guard");
+    drop(b);
+    assert_eq!(c.dropped(), 3, "the last guard drops the pool's objects, once each");
+}
+
+#[test]
+fn exhausted_get_owned_reports_the_capacity() {
+    let pool = Arc::new(ThreadSafePool::new(1, || 1u8));
+    let _g = pool.get_owned().unwrap();
+    assert_eq!(pool.get_owned().unwrap_err().capacity(), 1);
+    assert_eq!(Arc::strong_count(&pool), 1, "a failed get_owned keeps no reference");
+}
