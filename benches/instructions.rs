@@ -1,1 +1,73 @@
-fn main() {}
+//! Instruction counts (gungraun / callgrind): one pre-initialised pool of 1024
+//! 64-byte objects, `N` round trips (get + touch + release) per bench, so the
+//! count per round trip is the total divided by `N` (loop overhead included,
+//! setup excluded). `Box::new`/drop of the same object is the baseline.
+//!
+//! Needs valgrind and `gungraun-runner` of the same version as the `gungraun`
+//! dev-dependency: `cargo bench --bench instructions` — see benches/README.md.
+
+use fastalloc::{FixedPool, PoolBuilder, ThreadSafePool};
+use gungraun::{library_benchmark, library_benchmark_group, main};
+use std::hint::black_box;
+
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Obj([u64; 8]);
+
+/// Round trips per bench.
+const N: u64 = 10_000;
+
+fn fixed() -> FixedPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(1024)
+        .pre_initialize(true)
+        .build_fixed()
+        .unwrap()
+}
+
+fn thread_safe() -> ThreadSafePool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(1024)
+        .pre_initialize(true)
+        .build_thread_safe()
+        .unwrap()
+}
+
+#[library_benchmark]
+#[bench::round_trips_10000(fixed())]
+fn fixed_pool(pool: FixedPool<Obj>) -> FixedPool<Obj> {
+    for i in 0..N {
+        let mut g = pool.get().unwrap();
+        g.0[0] = i;
+        black_box(&mut *g);
+    }
+    pool
+}
+
+#[library_benchmark]
+#[bench::round_trips_10000(thread_safe())]
+fn thread_safe_pool(pool: ThreadSafePool<Obj>) -> ThreadSafePool<Obj> {
+    for i in 0..N {
+        let mut g = pool.get().unwrap();
+        g.0[0] = i;
+        black_box(&mut *g);
+    }
+    pool
+}
+
+#[library_benchmark]
+#[bench::round_trips_10000()]
+fn box_new() {
+    for i in 0..N {
+        let mut b = Box::new(Obj([0; 8]));
+        b.0[0] = i;
+        black_box(&mut *b);
+    }
+}
+
+library_benchmark_group!(
+    name = round_trip,
+    benchmarks = [fixed_pool, thread_safe_pool, box_new]
+);
+
+main!(library_benchmark_groups = round_trip);

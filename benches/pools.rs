@@ -1,1 +1,171 @@
-fn main() {}
+//! Wall-clock benches (criterion): round trip, get and release inside a held
+//! batch of 256, and two threads sharing one pool. `Box::new`/drop of the same
+//! 64-byte object is the baseline, measured in the same run.
+//!
+//! `cargo bench --bench pools` — see benches/README.md.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use fastalloc::{FixedPool, PoolBuilder, ThreadSafePool};
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// The benched object: 64 bytes, one cache line.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Obj([u64; 8]);
+
+const CAPACITY: usize = 1024;
+const BATCH: usize = 256;
+
+fn fixed() -> FixedPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(CAPACITY)
+        .pre_initialize(true)
+        .build_fixed()
+        .unwrap()
+}
+
+fn thread_safe() -> ThreadSafePool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(CAPACITY)
+        .pre_initialize(true)
+        .build_thread_safe()
+        .unwrap()
+}
+
+/// get + touch + release, `iters` times.
+macro_rules! round_trips {
+    ($iters:expr, $get:expr) => {{
+        for i in 0..$iters {
+            let mut g = $get;
+            g.0[0] = i;
+            black_box(&mut *g);
+        }
+    }};
+}
+
+fn round_trip(c: &mut Criterion) {
+    let mut g = c.benchmark_group("round_trip");
+    g.bench_function("Box::new", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            round_trips!(iters, Box::new(Obj([0; 8])));
+            t.elapsed()
+        })
+    });
+    let pool = fixed();
+    g.bench_function("FixedPool", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            round_trips!(iters, pool.get().unwrap());
+            t.elapsed()
+        })
+    });
+    let pool = thread_safe();
+    g.bench_function("ThreadSafePool", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            round_trips!(iters, pool.get().unwrap());
+            t.elapsed()
+        })
+    });
+    g.finish();
+}
+
+/// Times `iters` gets (or releases) made in batches of [`BATCH`] held objects;
+/// the other half of each batch is not timed. Reports time per single op.
+fn batched<G>(iters: u64, mut get: impl FnMut() -> G, time_gets: bool) -> Duration {
+    let mut held: Vec<G> = Vec::with_capacity(BATCH);
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BATCH as u64) as usize;
+        let t = Instant::now();
+        for _ in 0..n {
+            held.push(get());
+        }
+        let got = t.elapsed();
+        black_box(&mut held);
+        let t = Instant::now();
+        held.clear();
+        let released = t.elapsed();
+        total += if time_gets { got } else { released };
+        left -= n as u64;
+    }
+    total
+}
+
+fn batch(c: &mut Criterion) {
+    let fixed = fixed();
+    let shared = thread_safe();
+    for (op, time_gets) in [
+        ("get_in_batch_of_256", true),
+        ("release_in_batch_of_256", false),
+    ] {
+        let mut g = c.benchmark_group(op);
+        g.bench_function("Box::new", |b| {
+            b.iter_custom(|iters| batched(iters, || Box::new(Obj([0; 8])), time_gets))
+        });
+        g.bench_function("FixedPool", |b| {
+            b.iter_custom(|iters| batched(iters, || fixed.get().unwrap(), time_gets))
+        });
+        g.bench_function("ThreadSafePool", |b| {
+            b.iter_custom(|iters| batched(iters, || shared.get().unwrap(), time_gets))
+        });
+        g.finish();
+    }
+}
+
+/// Runs `work(iters)` on `threads` threads at once; returns the wall time of
+/// the slowest, i.e. the time per op per thread once divided by `iters`.
+fn on_threads(threads: usize, iters: u64, work: impl Fn(u64) + Sync) -> Duration {
+    let start = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    let t = Instant::now();
+                    work(iters);
+                    t.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap()
+    })
+}
+
+fn contended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("round_trip_threads_sharing_one_pool");
+    let pool = thread_safe();
+    for threads in [1, 2] {
+        g.bench_with_input(BenchmarkId::new("Box::new", threads), &threads, |b, &t| {
+            b.iter_custom(|iters| on_threads(t, iters, |n| round_trips!(n, Box::new(Obj([0; 8])))))
+        });
+        g.bench_with_input(
+            BenchmarkId::new("ThreadSafePool", threads),
+            &threads,
+            |b, &t| {
+                b.iter_custom(|iters| {
+                    on_threads(t, iters, |n| round_trips!(n, pool.get().unwrap()))
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40);
+    targets = round_trip, batch, contended
+}
+criterion_main!(benches);

@@ -123,7 +123,11 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
             .map(|r| Box::new(r) as Box<dyn Fn(&mut T) + Send + Sync>);
         let init = Box::new(self.init) as Box<dyn Fn() -> T + Send + Sync>;
         let hooks = BoxedHooks::new(init, reset);
-        Ok(ThreadSafePool::from_parts(capacity, hooks, self.pre_initialize))
+        Ok(ThreadSafePool::from_parts(
+            capacity,
+            hooks,
+            self.pre_initialize,
+        ))
     }
 }
 

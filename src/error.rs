@@ -105,9 +105,9 @@ impl fmt::Display for ConfigError {
                 "no capacity set: call .capacity(n) on the builder with the number of objects \
                  the pool should hold",
             ),
-            Self::ZeroCapacity => f.write_str(
-                "capacity must be at least 1 (got 0): a pool needs room for one object",
-            ),
+            Self::ZeroCapacity => {
+                f.write_str("capacity must be at least 1 (got 0): a pool needs room for one object")
+            }
             Self::CapacityTooLarge { requested, max } => write!(
                 f,
                 "capacity {requested} is beyond the index space: a pool holds at most {max} \

@@ -8,8 +8,11 @@
 //! link is "free, initialised", with an empty link "free, uninitialised", and
 //! an index not on the list is "in use" (SAFETY.md, invariants I1 and I2).
 //!
-//! Neither type contains unsafe code; the slab layer builds its guarantees on
-//! the fact that a successful `pop` hands an index to exactly one caller.
+//! The slab layer builds its guarantees on the fact that a successful `pop`
+//! hands an index to exactly one caller (SAFETY.md, I1). The only `unsafe` here
+//! is unchecked indexing of the link array, sound because every index a list
+//! holds is in range (I10); `push` is `unsafe` because it is where an index
+//! enters the list.
 
 use crate::sync::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::tag::{Link, TaggedIndex, MAX_CAPACITY, NIL};
@@ -32,9 +35,12 @@ pub(crate) trait FreeList {
     fn pop(&self) -> Option<(u32, bool)>;
 
     /// Puts `index` back on top, recording whether its slot is `filled`.
-    /// The caller must own `index` (it came from `pop` and was not pushed
-    /// since); this is what keeps each index in exactly one place.
-    fn push(&self, index: u32, filled: bool);
+    ///
+    /// # Safety
+    ///
+    /// - `index` was returned by `pop` on this list and has not been pushed
+    ///   since (I1: each index in one place; I10: indices in range).
+    unsafe fn push(&self, index: u32, filled: bool);
 
     /// Marks a free slot as filled while nothing else can see the list.
     fn mark_filled(&mut self, index: u32);
@@ -60,7 +66,11 @@ fn initial_links<C>(capacity: usize, cell: impl Fn(u32) -> C) -> Box<[C]> {
     );
     (0..capacity)
         .map(|i| {
-            let next = if i + 1 == capacity { NIL } else { (i + 1) as u32 };
+            let next = if i + 1 == capacity {
+                NIL
+            } else {
+                (i + 1) as u32
+            };
             cell(Link::new(next, false).0)
         })
         .collect()
@@ -93,15 +103,24 @@ impl FreeList for LocalStack {
             return None;
         }
         debug_assert!((index as usize) < self.links.len());
-        let link = Link(self.links[index as usize].get());
-        self.head.set(link.next());
-        Some((index, link.filled()))
+        // SAFETY: I10 — a non-NIL head is an index below capacity.
+        let link = Link(unsafe { self.links.get_unchecked(index as usize) }.get());
+        if link.filled() {
+            // A filled link is the bare next index: no masking on the hot path.
+            self.head.set(link.0);
+            Some((index, true))
+        } else {
+            self.head.set(link.next());
+            Some((index, false))
+        }
     }
 
     #[inline(always)]
-    fn push(&self, index: u32, filled: bool) {
+    unsafe fn push(&self, index: u32, filled: bool) {
         debug_assert!((index as usize) < self.links.len());
-        self.links[index as usize].set(Link::new(self.head.get(), filled).0);
+        // SAFETY: I10 — the caller's index came from `pop`, so it is in range.
+        let link = unsafe { self.links.get_unchecked(index as usize) };
+        link.set(Link::new(self.head.get(), filled).0);
         self.head.set(index);
     }
 
@@ -192,9 +211,11 @@ impl FreeList for TreiberStack {
                 return None;
             }
             debug_assert!((head.index as usize) < self.links.len());
+            // SAFETY: I10 — a non-NIL head index is below capacity.
+            let link = unsafe { self.links.get_unchecked(head.index as usize) };
             // Possibly stale (another thread may have popped `head.index` and
             // be rewriting its link); then the CAS below fails on the tag.
-            let link = Link(self.links[head.index as usize].load(Ordering::Relaxed));
+            let link = Link(link.load(Ordering::Relaxed));
             let next = TaggedIndex {
                 index: link.next(),
                 tag: head.tag.wrapping_add(1),
@@ -215,13 +236,15 @@ impl FreeList for TreiberStack {
     }
 
     #[inline]
-    fn push(&self, index: u32, filled: bool) {
+    unsafe fn push(&self, index: u32, filled: bool) {
         debug_assert!((index as usize) < self.links.len());
+        // SAFETY: I10 — the caller's index came from `pop`, so it is in range.
+        let link = unsafe { self.links.get_unchecked(index as usize) };
         let mut head = TaggedIndex::unpack(self.head.load(Ordering::Relaxed));
         loop {
-            // We own `index`: only stale poppers read this link, and they
-            // will fail their CAS (see the table above).
-            self.links[index as usize].store(Link::new(head.index, filled).0, Ordering::Relaxed);
+            // We own `index` (I1): only stale poppers read this link, and
+            // they will fail their CAS (see the table above).
+            link.store(Link::new(head.index, filled).0, Ordering::Relaxed);
             let new = TaggedIndex {
                 index,
                 tag: head.tag,
@@ -297,9 +320,11 @@ mod tests {
             [(0, false), (1, false), (2, true), (3, false)],
             "a new list pops 0 first, all empty but the marked one"
         );
-        list.push(3, true);
-        list.push(0, false);
-        list.push(1, true);
+        for (index, filled) in [(3, true), (0, false), (1, true)] {
+            // SAFETY: I1, I10 — each index was popped by `drain` above and is
+            // pushed once.
+            unsafe { list.push(index, filled) };
+        }
         assert_eq!(drain(&list), [(1, true), (0, false), (3, true)]);
         assert_eq!(list.pop(), None);
         assert_eq!(L::new(0).pop(), None, "an empty list pops nothing");
@@ -322,7 +347,8 @@ mod tests {
         assert_eq!(tag(), 0);
         let (a, _) = list.pop().unwrap();
         assert_eq!(tag(), 1);
-        list.push(a, true);
+        // SAFETY: I1, I10 — `a` was just popped.
+        unsafe { list.push(a, true) };
         assert_eq!(tag(), 1, "push keeps the tag");
         list.pop().unwrap();
         list.pop().unwrap();
@@ -346,7 +372,8 @@ mod tests {
                             let prev = owner[i as usize].lock().unwrap().replace(t);
                             assert_eq!(prev, None, "index {i} handed out twice");
                             *owner[i as usize].lock().unwrap() = None;
-                            list.push(i, true);
+                            // SAFETY: I1, I10 — `i` was popped above.
+                            unsafe { list.push(i, true) };
                         }
                     }
                 });
@@ -354,6 +381,10 @@ mod tests {
         });
         let mut all: Vec<u32> = drain(&list).into_iter().map(|(i, _)| i).collect();
         all.sort_unstable();
-        assert_eq!(all, (0..n as u32).collect::<Vec<_>>(), "every index back once");
+        assert_eq!(
+            all,
+            (0..n as u32).collect::<Vec<_>>(),
+            "every index back once"
+        );
     }
 }

@@ -8,15 +8,15 @@ extern crate alloc;
 extern crate std;
 
 // Layers, bottom up (see DESIGN.md and SAFETY.md).
-mod sync;
-mod tag;
-mod slab;
-mod freelist;
-mod pool;
 mod builder;
 mod error;
-mod stats;
+mod freelist;
+mod pool;
 pub mod safety;
+mod slab;
+mod stats;
+mod sync;
+mod tag;
 
 #[cfg(test)]
 mod tests;

@@ -42,15 +42,20 @@ impl<T> Slab<T> {
         self.slots.len()
     }
 
-    /// A raw pointer to slot `index`. Computing it is safe; what may be done
-    /// through it is governed by who owns `index` (SAFETY.md, I1).
+    /// A raw pointer to slot `index`. What may be done through it is governed
+    /// by who owns `index` (SAFETY.md, I1).
+    ///
+    /// # Safety
+    ///
+    /// - `index < self.len()` (I10: it came from a free list of this size).
     #[inline(always)]
-    fn slot(&self, index: u32) -> NonNull<T> {
+    unsafe fn slot(&self, index: u32) -> NonNull<T> {
         debug_assert!((index as usize) < self.slots.len());
-        let ptr = self.slots[index as usize].with_mut(|p| p.cast::<T>());
-        // A pointer into a live boxed slice is never null, but `NonNull::new`
-        // keeps this free of `unsafe`; the branch folds away.
-        NonNull::new(ptr).unwrap_or_else(|| unreachable!("slot pointers are never null"))
+        // SAFETY: I10 — the caller guarantees the index is in range.
+        let cell = unsafe { self.slots.get_unchecked(index as usize) };
+        let ptr = cell.with_mut(|p| p.cast::<T>());
+        // SAFETY: I7 — a pointer into a live boxed slice is never null.
+        unsafe { NonNull::new_unchecked(ptr) }
     }
 }
 
@@ -90,10 +95,12 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         if pre_initialize {
             for index in 0..capacity as u32 {
                 let value = core.hooks.init();
-                // SAFETY: I1, I2 — `core` is local, so we own every index; slot
-                // `index` is still empty (its link says so), and marking it
-                // filled right after keeps I2 if a later `init` panics.
-                unsafe { core.slab.slot(index).as_ptr().write(value) };
+                // SAFETY: I10 — `index` is below capacity.
+                let slot = unsafe { core.slab.slot(index) };
+                // SAFETY: I1, I2 — `core` is local, so we own every index;
+                // slot `index` is still empty (its link says so), and marking
+                // it filled right after keeps I2 if a later `init` panics.
+                unsafe { slot.as_ptr().write(value) };
                 core.free.mark_filled(index);
             }
         }
@@ -117,7 +124,8 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
     #[inline(always)]
     fn acquire(&self) -> Option<(u32, NonNull<T>)> {
         let (index, filled) = self.free.pop()?;
-        let ptr = self.slab.slot(index);
+        // SAFETY: I10 — popped indices are below capacity.
+        let ptr = unsafe { self.slab.slot(index) };
         if !filled {
             self.fill(index, ptr);
         }
@@ -133,7 +141,9 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         struct PushBackEmpty<'a, L: FreeList>(&'a L, u32);
         impl<L: FreeList> Drop for PushBackEmpty<'_, L> {
             fn drop(&mut self) {
-                self.0.push(self.1, false);
+                // SAFETY: I1, I10 — the index was popped by `acquire` and is
+                // pushed back only here, once, still empty (I2).
+                unsafe { self.0.push(self.1, false) };
             }
         }
         let on_unwind = PushBackEmpty(&self.free, index);
@@ -171,7 +181,9 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
                     // (panic while unwinding), so no path pushes a slot whose
                     // value was dropped twice or not at all.
                     unsafe { self.ptr.as_ptr().drop_in_place() };
-                    self.free.push(self.index, false);
+                    // SAFETY: I1, I10 — the released index came from `acquire`
+                    // and goes back once, now empty (I2).
+                    unsafe { self.free.push(self.index, false) };
                 }
             }
             let on_unwind = DropAndPushBackEmpty {
@@ -187,10 +199,13 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         }
         // Under loom, record the release as an access to the slot, so the
         // model checker verifies it happens-before the next holder's access.
+        // SAFETY: I10 — the index came from `acquire` (caller's contract).
         #[cfg(loom)]
-        let _ = self.slab.slot(index);
+        let _ = unsafe { self.slab.slot(index) };
         self.in_use.decrement();
-        self.free.push(index, true);
+        // SAFETY: I1, I10 — the caller's index came from `acquire` and is
+        // released once; the slot is filled and reset (I2).
+        unsafe { self.free.push(index, true) };
     }
 }
 
@@ -218,7 +233,8 @@ impl<T, L: FreeList, H> Core<T, L, H> {
     fn drain_values(&self) {
         while let Some((index, filled)) = self.free.pop() {
             if filled {
-                let ptr = self.slab.slot(index);
+                // SAFETY: I10 — popped indices are below capacity.
+                let ptr = unsafe { self.slab.slot(index) };
                 // SAFETY: I1, I2, I7 — popping made us the owner of `index`,
                 // its link said the slot is filled, and it is not pushed back,
                 // so this value is dropped exactly once.

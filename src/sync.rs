@@ -5,8 +5,6 @@
 //! only reached through `UnsafeCell::with_mut` (the loom API), never through
 //! `get()`.
 
-#![allow(clippy::disallowed_types)]
-
 #[cfg(not(loom))]
 pub(crate) use alloc::sync::Arc;
 #[cfg(not(loom))]

@@ -99,7 +99,12 @@ mod tests {
 
     #[test]
     fn pack_round_trips() {
-        for (index, tag) in [(0, 0), (NIL, 0), (5, u32::MAX), (MAX_CAPACITY as u32 - 1, 7)] {
+        for (index, tag) in [
+            (0, 0),
+            (NIL, 0),
+            (5, u32::MAX),
+            (MAX_CAPACITY as u32 - 1, 7),
+        ] {
             let t = TaggedIndex { index, tag };
             assert_eq!(TaggedIndex::unpack(t.pack()), t);
         }

@@ -7,7 +7,12 @@ use common::{Counters, TestPool, Tracked};
 fn lazy_pool_builds_one_object_when_used_one_at_a_time<P: TestPool>() {
     let c = Counters::new();
     let pool = P::build(8, &c, false, false);
-    assert_eq!(c.built(), 0, "{}: nothing is built before first use", P::NAME);
+    assert_eq!(
+        c.built(),
+        0,
+        "{}: nothing is built before first use",
+        P::NAME
+    );
     for _ in 0..20 {
         let g = pool.get().unwrap();
         assert_eq!(g.id, 0);
@@ -55,7 +60,10 @@ fn exhaustion_is_reported_with_the_capacity_and_recovers<P: TestPool>() {
     assert_eq!(err.capacity(), 2);
     let msg = err.to_string();
     assert!(msg.contains("all 2 objects are in use"), "{msg}");
-    assert!(msg.contains("larger capacity"), "the message says what to do: {msg}");
+    assert!(
+        msg.contains("larger capacity"),
+        "the message says what to do: {msg}"
+    );
     pool.release(a);
     assert_eq!((pool.in_use(), pool.available()), (1, 1));
     assert!(pool.get().is_ok());
@@ -115,7 +123,11 @@ fn dropping_the_pool_drops_exactly_the_objects_it_built<P: TestPool>() {
         let _y = pool.get().unwrap();
         let _z = pool.get().unwrap();
     }
-    assert_eq!((c.built(), c.dropped()), (3, 0), "released objects stay in the pool");
+    assert_eq!(
+        (c.built(), c.dropped()),
+        (3, 0),
+        "released objects stay in the pool"
+    );
     drop(pool);
     assert_eq!(c.dropped(), 3, "and are dropped with it, once each");
 }
@@ -149,10 +161,19 @@ fn stats_report_the_structural_figures() {
     let pool = fastalloc::FixedPool::new(4, || 0u8);
     let _g = pool.get().unwrap();
     let s = pool.stats();
-    assert_eq!((s.current_in_use, s.current_capacity, s.peak_capacity), (1, 4, 4));
-    assert_eq!(s.total_allocations, 0, "counters stay zero without statistics");
+    assert_eq!(
+        (s.current_in_use, s.current_capacity, s.peak_capacity),
+        (1, 4, 4)
+    );
+    assert_eq!(
+        s.total_allocations, 0,
+        "counters stay zero without statistics"
+    );
     let text = s.to_string();
-    assert!(text.contains("in use") && text.contains("capacity"), "{text}");
+    assert!(
+        text.contains("in use") && text.contains("capacity"),
+        "{text}"
+    );
 
     let shared = fastalloc::ThreadSafePool::new(3, || 0u8);
     let _g = shared.get().unwrap();

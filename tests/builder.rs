@@ -14,20 +14,32 @@ fn missing_capacity_is_an_error_that_says_what_to_call() {
 
 #[test]
 fn zero_capacity_is_an_error() {
-    let err = PoolBuilder::new(|| 0u8).capacity(0).build_thread_safe().unwrap_err();
+    let err = PoolBuilder::new(|| 0u8)
+        .capacity(0)
+        .build_thread_safe()
+        .unwrap_err();
     assert_eq!(err, ConfigError::ZeroCapacity);
     assert!(err.to_string().contains("at least 1"), "{err}");
 }
 
 #[test]
 fn capacity_beyond_the_index_space_is_an_error_naming_both_numbers() {
-    let err = PoolBuilder::new(|| 0u8).capacity(MAX_CAPACITY + 1).build_fixed().unwrap_err();
+    let err = PoolBuilder::new(|| 0u8)
+        .capacity(MAX_CAPACITY + 1)
+        .build_fixed()
+        .unwrap_err();
     assert_eq!(
         err,
-        ConfigError::CapacityTooLarge { requested: MAX_CAPACITY + 1, max: MAX_CAPACITY }
+        ConfigError::CapacityTooLarge {
+            requested: MAX_CAPACITY + 1,
+            max: MAX_CAPACITY
+        }
     );
     let msg = err.to_string();
-    assert!(msg.contains(&(MAX_CAPACITY + 1).to_string()) && msg.contains(&MAX_CAPACITY.to_string()), "{msg}");
+    assert!(
+        msg.contains(&(MAX_CAPACITY + 1).to_string()) && msg.contains(&MAX_CAPACITY.to_string()),
+        "{msg}"
+    );
     let _: &dyn std::error::Error = &err;
 }
 

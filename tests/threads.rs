@@ -1,7 +1,6 @@
 //! `ThreadSafePool` across threads: exclusive hand-out under contention,
 //! cross-thread release, owned guards, and the pool dropped while owned
 //! guards are alive.
-#![allow(clippy::disallowed_types)]
 
 mod common;
 use common::{scaled, Counters, TestPool, Tracked};
@@ -33,7 +32,11 @@ fn no_object_is_handed_to_two_threads_at_once() {
         }
     });
     assert_eq!(pool.in_use(), 0);
-    assert!(c.built() <= 3, "built {} objects for a pool of 3", c.built());
+    assert!(
+        c.built() <= 3,
+        "built {} objects for a pool of 3",
+        c.built()
+    );
     drop(pool);
     assert_eq!(c.alive(), 0, "every object dropped exactly once");
 }
@@ -68,7 +71,11 @@ fn objects_released_on_another_thread_come_back() {
         });
     });
     assert_eq!((pool.in_use(), c.built()), (0, 8));
-    assert_eq!(c.resets(), rounds, "every cross-thread release ran the reset hook");
+    assert_eq!(
+        c.resets(),
+        rounds,
+        "every cross-thread release ran the reset hook"
+    );
 }
 
 #[test]
@@ -92,10 +99,15 @@ fn exhaustion_is_exact_when_threads_hold_everything() {
 #[test]
 fn owned_guards_move_to_spawned_threads() {
     let c = Counters::new();
-    let pool = Arc::new(<ThreadSafePool<Tracked> as TestPool>::build(4, &c, true, false));
-    let handles: Vec<_> = (0..4)
-        .map(|t| {
-            let mut g = pool.get_owned().unwrap();
+    let pool = Arc::new(<ThreadSafePool<Tracked> as TestPool>::build(
+        4, &c, true, false,
+    ));
+    // Take all four first, so no thread can release one before the next get.
+    let guards: Vec<_> = (0..4).map(|_| pool.get_owned().unwrap()).collect();
+    let handles: Vec<_> = guards
+        .into_iter()
+        .enumerate()
+        .map(|(t, mut g)| {
             std::thread::spawn(move || {
                 g.claim(t);
                 g.dirty = true;
@@ -116,7 +128,9 @@ fn owned_guards_move_to_spawned_threads() {
 #[test]
 fn owned_guards_keep_the_storage_alive_after_the_pool_is_dropped() {
     let c = Counters::new();
-    let pool = Arc::new(<ThreadSafePool<Tracked> as TestPool>::build(3, &c, false, true));
+    let pool = Arc::new(<ThreadSafePool<Tracked> as TestPool>::build(
+        3, &c, false, true,
+    ));
     let mut a = pool.get_owned().unwrap();
     let b = pool.get_owned().unwrap();
     drop(pool);
@@ -126,7 +140,11 @@ fn owned_guards_keep_the_storage_alive_after_the_pool_is_dropped() {
     t.join().unwrap();
     assert_eq!(c.dropped(), 0, "the storage lives until the last guard");
     drop(b);
-    assert_eq!(c.dropped(), 3, "the last guard drops the pool's objects, once each");
+    assert_eq!(
+        c.dropped(),
+        3,
+        "the last guard drops the pool's objects, once each"
+    );
 }
 
 #[test]
@@ -134,5 +152,9 @@ fn exhausted_get_owned_reports_the_capacity() {
     let pool = Arc::new(ThreadSafePool::new(1, || 1u8));
     let _g = pool.get_owned().unwrap();
     assert_eq!(pool.get_owned().unwrap_err().capacity(), 1);
-    assert_eq!(Arc::strong_count(&pool), 1, "a failed get_owned keeps no reference");
+    assert_eq!(
+        Arc::strong_count(&pool),
+        1,
+        "a failed get_owned keeps no reference"
+    );
 }

@@ -5,9 +5,9 @@
 //! violation.
 
 use crate::{PoolBuilder, ThreadSafePool};
+use alloc::vec::Vec;
 use loom::sync::Arc;
 use loom::thread;
-use alloc::vec::Vec;
 
 #[test]
 fn loom_two_threads_share_one_object() {

@@ -14,7 +14,11 @@ fn assert_each_index_once(stack: &TreiberStack, held: Vec<u32>, n: u32) {
         all.push(i);
     }
     all.sort_unstable();
-    assert_eq!(all, (0..n).collect::<Vec<_>>(), "an index was lost or duplicated");
+    assert_eq!(
+        all,
+        (0..n).collect::<Vec<_>>(),
+        "an index was lost or duplicated"
+    );
 }
 
 #[test]
@@ -39,7 +43,8 @@ fn loom_push_races_pop() {
         let stack = Arc::new(TreiberStack::new(2));
         let (a, _) = stack.pop().unwrap();
         let s1 = stack.clone();
-        let pusher = thread::spawn(move || s1.push(a, true));
+        // SAFETY: I1, I10 — `a` was popped above and is pushed once.
+        let pusher = thread::spawn(move || unsafe { s1.push(a, true) });
         let s2 = stack.clone();
         let popper = thread::spawn(move || s2.pop());
         pusher.join().unwrap();
@@ -47,7 +52,11 @@ fn loom_push_races_pop() {
         let held: Vec<u32> = popped.iter().map(|&(i, _)| i).collect();
         if let Some((i, filled)) = popped {
             // The fill state travels with the index it was pushed with.
-            assert_eq!(filled, i == a, "index {i} came back with the wrong fill state");
+            assert_eq!(
+                filled,
+                i == a,
+                "index {i} came back with the wrong fill state"
+            );
         }
         assert_each_index_once(&stack, held, 2);
     });
@@ -66,7 +75,8 @@ fn loom_aba_attempt_is_defeated_by_the_tag() {
         let attacker = thread::spawn(move || {
             let (a, _) = s2.pop().unwrap();
             let b = s2.pop().map(|(i, _)| i);
-            s2.push(a, true);
+            // SAFETY: I1, I10 — `a` was popped above and is pushed once.
+            unsafe { s2.push(a, true) };
             b
         });
         let mut held: Vec<u32> = Vec::new();
@@ -85,7 +95,8 @@ fn loom_three_threads_cycle_one_index_each() {
                 let stack = stack.clone();
                 thread::spawn(move || {
                     if let Some((i, _)) = stack.pop() {
-                        stack.push(i, true);
+                        // SAFETY: I1, I10 — `i` was just popped.
+                        unsafe { stack.push(i, true) };
                     }
                 })
             })

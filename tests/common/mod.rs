@@ -1,6 +1,6 @@
 //! Test helpers: objects that count their constructions and drops, and one
 //! trait over the pool kinds so each property is checked on every pool.
-#![allow(dead_code, unreachable_pub, clippy::disallowed_types)]
+#![allow(dead_code)]
 
 use fastalloc::{FixedPool, PoolBuilder, PoolExhausted, ThreadSafePool};
 use std::ops::DerefMut;
@@ -107,7 +107,11 @@ impl Tracked {
     /// (a double hand-out).
     pub fn claim(&self, who: usize) {
         let prev = self.owner.swap(who, SeqCst);
-        assert_eq!(prev, FREE, "object {} handed out to {who} while held by {prev}", self.id);
+        assert_eq!(
+            prev, FREE,
+            "object {} handed out to {who} while held by {prev}",
+            self.id
+        );
     }
     /// Clears the stamp before release.
     pub fn unclaim(&self, who: usize) {
@@ -143,7 +147,9 @@ impl TestPool for FixedPool<Tracked> {
     type Guard<'a> = fastalloc::FixedGuard<'a, Tracked>;
     const NAME: &'static str = "FixedPool";
     fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self {
-        let b = PoolBuilder::new(c.init()).capacity(capacity).pre_initialize(pre_initialize);
+        let b = PoolBuilder::new(c.init())
+            .capacity(capacity)
+            .pre_initialize(pre_initialize);
         if reset {
             b.reset(c.reset()).build_fixed().unwrap()
         } else {
@@ -171,7 +177,9 @@ impl TestPool for ThreadSafePool<Tracked> {
     type Guard<'a> = fastalloc::ThreadSafeGuard<'a, Tracked>;
     const NAME: &'static str = "ThreadSafePool";
     fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self {
-        let b = PoolBuilder::new(c.init()).capacity(capacity).pre_initialize(pre_initialize);
+        let b = PoolBuilder::new(c.init())
+            .capacity(capacity)
+            .pre_initialize(pre_initialize);
         if reset {
             b.reset(c.reset()).build_thread_safe().unwrap()
         } else {

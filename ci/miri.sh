@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Miri over the unit and integration tests (doc tests are left to `cargo test`:
+# each one is a separate crate and Miri would rebuild std for it).
+# Stacked borrows with strict provenance and symbolic alignment, then tree
+# borrows, then the threaded tests over several scheduler seeds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=target/miri
+
+if ! cargo +nightly miri --version >/dev/null 2>&1; then
+    echo "miri: installing the nightly miri and rust-src components"
+    rustup toolchain install nightly --profile minimal
+    rustup component add --toolchain nightly miri rust-src
+fi
+cargo +nightly miri --version
+cargo +nightly miri setup
+
+echo "== miri: stacked borrows, strict provenance, symbolic alignment"
+MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-symbolic-alignment-check" \
+    cargo +nightly miri test --lib --tests
+
+echo "== miri: tree borrows, strict provenance"
+MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-strict-provenance" \
+    cargo +nightly miri test --lib --tests
+
+echo "== miri: threaded tests over 8 scheduler seeds"
+MIRIFLAGS="-Zmiri-many-seeds=0..8" \
+    cargo +nightly miri test --test threads
+MIRIFLAGS="-Zmiri-many-seeds=0..8" \
+    cargo +nightly miri test --lib treiber_pops_are_exclusive
