@@ -11,7 +11,7 @@ use gungraun::{library_benchmark, library_benchmark_group, main};
 use std::hint::black_box;
 
 #[derive(Clone, Copy)]
-#[repr(C, align(64))]
+#[repr(C)]
 struct Obj([u64; 8]);
 
 /// Round trips per bench.

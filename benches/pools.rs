@@ -1,6 +1,8 @@
 //! Wall-clock benches (criterion): round trip, get and release inside a held
-//! batch of 256, and two threads sharing one pool. `Box::new`/drop of the same
-//! 64-byte object is the baseline, measured in the same run.
+//! batch of 256, and two threads sharing one pool. Baselines measured in the
+//! same run: `Box::new`/drop of the same 64-byte object, and the naive pool a
+//! user would write first, a `Vec<Box<T>>` popped and pushed (the floor for
+//! any free list kept in memory).
 //!
 //! `cargo bench --bench pools` — see benches/README.md.
 
@@ -12,11 +14,16 @@ use std::time::{Duration, Instant};
 
 /// The benched object: 64 bytes, one cache line.
 #[derive(Clone, Copy)]
-#[repr(C, align(64))]
+#[repr(C)]
 struct Obj([u64; 8]);
 
 const CAPACITY: usize = 1024;
 const BATCH: usize = 256;
+
+/// The naive pool: a vector of boxed objects, popped and pushed by hand.
+fn naive_pool() -> Vec<Box<Obj>> {
+    (0..CAPACITY).map(|_| Box::new(Obj([0; 8]))).collect()
+}
 
 fn fixed() -> FixedPool<Obj> {
     PoolBuilder::new(|| Obj([0; 8]))
@@ -51,6 +58,19 @@ fn round_trip(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let t = Instant::now();
             round_trips!(iters, Box::new(Obj([0; 8])));
+            t.elapsed()
+        })
+    });
+    let naive = std::cell::RefCell::new(naive_pool());
+    g.bench_function("Vec<Box<T>> pop+push", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            for i in 0..iters {
+                let mut obj = naive.borrow_mut().pop().unwrap();
+                obj.0[0] = i;
+                black_box(&mut *obj);
+                naive.borrow_mut().push(obj);
+            }
             t.elapsed()
         })
     });
@@ -106,6 +126,30 @@ fn batch(c: &mut Criterion) {
         let mut g = c.benchmark_group(op);
         g.bench_function("Box::new", |b| {
             b.iter_custom(|iters| batched(iters, || Box::new(Obj([0; 8])), time_gets))
+        });
+        let naive = std::cell::RefCell::new(naive_pool());
+        g.bench_function("Vec<Box<T>> pop+push", |b| {
+            b.iter_custom(|iters| {
+                let mut held: Vec<Box<Obj>> = Vec::with_capacity(BATCH);
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                let mut naive = naive.borrow_mut();
+                while left > 0 {
+                    let n = left.min(BATCH as u64) as usize;
+                    let t = Instant::now();
+                    for _ in 0..n {
+                        held.push(naive.pop().unwrap());
+                    }
+                    let got = t.elapsed();
+                    black_box(&mut held);
+                    let t = Instant::now();
+                    naive.extend(held.drain(..));
+                    let back = t.elapsed();
+                    total += if time_gets { got } else { back };
+                    left -= n as u64;
+                }
+                total
+            })
         });
         g.bench_function("FixedPool", |b| {
             b.iter_custom(|iters| batched(iters, || fixed.get().unwrap(), time_gets))

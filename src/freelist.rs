@@ -14,7 +14,7 @@
 //! holds is in range (I10); `push` is `unsafe` because it is where an index
 //! enters the list.
 
-use crate::sync::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::sync::{AtomicU32, AtomicU64, AtomicUsize, Backoff, Ordering};
 use crate::tag::{Link, TaggedIndex, MAX_CAPACITY, NIL};
 use alloc::boxed::Box;
 use core::cell::Cell;
@@ -23,9 +23,6 @@ use crossbeam_utils::CachePadded;
 
 /// What the slab layer needs from a free list.
 pub(crate) trait FreeList {
-    /// The counter of slots handed out, matching this list's threading model.
-    type Counter: Counter;
-
     /// A list holding every index in `0..capacity`, all empty, with index 0
     /// on top.
     fn new(capacity: usize) -> Self;
@@ -44,18 +41,17 @@ pub(crate) trait FreeList {
 
     /// Marks a free slot as filled while nothing else can see the list.
     fn mark_filled(&mut self, index: u32);
-}
 
-/// A count of slots out of the free list.
-pub(crate) trait Counter {
-    /// Zero.
-    fn new() -> Self;
-    /// One more slot handed out.
-    fn increment(&self);
-    /// One slot given back.
-    fn decrement(&self);
-    /// The current count.
-    fn get(&self) -> usize;
+    /// Counts one index handed out: called after a successful `pop` that
+    /// ends in a lease (SAFETY.md, I6).
+    fn count_out(&self);
+
+    /// Counts one index coming back: called before its `push` (I6).
+    fn count_in(&self);
+
+    /// Indices handed out and not yet back (exact when no operation is in
+    /// flight; I6).
+    fn out(&self) -> usize;
 }
 
 /// Builds the initial links: `i -> i + 1`, the last to [`NIL`], all empty.
@@ -84,15 +80,16 @@ pub(crate) struct LocalStack {
     head: Cell<u32>,
     /// `links[i]` is the [`Link`] of slot `i` while it is free; stale otherwise.
     links: Box<[Cell<u32>]>,
+    /// Indices handed out.
+    out: Cell<usize>,
 }
 
 impl FreeList for LocalStack {
-    type Counter = Cell<usize>;
-
     fn new(capacity: usize) -> Self {
         Self {
             head: Cell::new(if capacity == 0 { NIL } else { 0 }),
             links: initial_links(capacity, Cell::new),
+            out: Cell::new(0),
         }
     }
 
@@ -128,6 +125,21 @@ impl FreeList for LocalStack {
         let link = self.links[index as usize].get_mut();
         *link = Link::new(Link(*link).next(), true).0;
     }
+
+    #[inline(always)]
+    fn count_out(&self) {
+        self.out.set(self.out.get() + 1);
+    }
+
+    #[inline(always)]
+    fn count_in(&self) {
+        self.out.set(self.out.get() - 1);
+    }
+
+    #[inline(always)]
+    fn out(&self) -> usize {
+        self.out.get()
+    }
 }
 
 impl fmt::Debug for LocalStack {
@@ -136,24 +148,6 @@ impl fmt::Debug for LocalStack {
             .field("head", &self.head.get())
             .field("slots", &self.links.len())
             .finish()
-    }
-}
-
-impl Counter for Cell<usize> {
-    fn new() -> Self {
-        Cell::new(0)
-    }
-    #[inline(always)]
-    fn increment(&self) {
-        self.set(self.get() + 1);
-    }
-    #[inline(always)]
-    fn decrement(&self) {
-        self.set(self.get() - 1);
-    }
-    #[inline(always)]
-    fn get(&self) -> usize {
-        Cell::get(self)
     }
 }
 
@@ -177,26 +171,35 @@ impl Counter for Cell<usize> {
 ///   tagged: fails, t != t+2, thread 1 retries                  |
 /// ```
 pub(crate) struct TreiberStack {
-    /// Packed [`TaggedIndex`]: `tag << 32 | index`, index [`NIL`] when empty.
-    /// The tag is bumped on every successful pop; pushes keep it. Padded so
-    /// the contended head shares its cache line with nothing else.
-    head: CachePadded<AtomicU64>,
+    /// The head and the out-count, padded onto a cache line of their own.
+    line: CachePadded<HeadLine>,
     /// `links[i]` is the [`Link`] of slot `i` while it is free. A stale popper
     /// may read a link concurrently with its owner rewriting it; both sides
     /// are atomic, and the tag makes the stale popper's CAS fail.
     links: Box<[AtomicU32]>,
 }
 
-impl FreeList for TreiberStack {
-    type Counter = CachePadded<AtomicUsize>;
+/// The words every get and release touches, kept on one cache line so that a
+/// round trip under contention moves one line between cores, not two.
+struct HeadLine {
+    /// Packed [`TaggedIndex`]: `tag << 32 | index`, index [`NIL`] when empty.
+    /// The tag is bumped on every successful pop; pushes keep it.
+    head: AtomicU64,
+    /// Indices handed out (I6).
+    out: AtomicUsize,
+}
 
+impl FreeList for TreiberStack {
     fn new(capacity: usize) -> Self {
         let head = TaggedIndex {
             index: if capacity == 0 { NIL } else { 0 },
             tag: 0,
         };
         Self {
-            head: CachePadded::new(AtomicU64::new(head.pack())),
+            line: CachePadded::new(HeadLine {
+                head: AtomicU64::new(head.pack()),
+                out: AtomicUsize::new(0),
+            }),
             links: initial_links(capacity, AtomicU32::new),
         }
     }
@@ -205,7 +208,8 @@ impl FreeList for TreiberStack {
     fn pop(&self) -> Option<(u32, bool)> {
         // Acquire: the slot contents and the link below were written before
         // the release CAS that published this head (SAFETY.md, I4).
-        let mut head = TaggedIndex::unpack(self.head.load(Ordering::Acquire));
+        let mut head = TaggedIndex::unpack(self.line.head.load(Ordering::Acquire));
+        let backoff = Backoff::new();
         loop {
             if head.is_nil() {
                 return None;
@@ -220,7 +224,7 @@ impl FreeList for TreiberStack {
                 index: link.next(),
                 tag: head.tag.wrapping_add(1),
             };
-            match self.head.compare_exchange_weak(
+            match self.line.head.compare_exchange_weak(
                 head.pack(),
                 next.pack(),
                 Ordering::Acquire,
@@ -229,7 +233,7 @@ impl FreeList for TreiberStack {
                 Ok(_) => return Some((head.index, link.filled())),
                 Err(actual) => {
                     head = TaggedIndex::unpack(actual);
-                    crate::sync::spin_hint();
+                    backoff.spin();
                 }
             }
         }
@@ -240,7 +244,8 @@ impl FreeList for TreiberStack {
         debug_assert!((index as usize) < self.links.len());
         // SAFETY: I10 — the caller's index came from `pop`, so it is in range.
         let link = unsafe { self.links.get_unchecked(index as usize) };
-        let mut head = TaggedIndex::unpack(self.head.load(Ordering::Relaxed));
+        let mut head = TaggedIndex::unpack(self.line.head.load(Ordering::Relaxed));
+        let backoff = Backoff::new();
         loop {
             // We own `index` (I1): only stale poppers read this link, and
             // they will fail their CAS (see the table above).
@@ -251,7 +256,7 @@ impl FreeList for TreiberStack {
             };
             // Release: publishes the link store above and the slot's contents
             // to the thread that pops `index` next.
-            match self.head.compare_exchange_weak(
+            match self.line.head.compare_exchange_weak(
                 head.pack(),
                 new.pack(),
                 Ordering::Release,
@@ -260,7 +265,7 @@ impl FreeList for TreiberStack {
                 Ok(_) => return,
                 Err(actual) => {
                     head = TaggedIndex::unpack(actual);
-                    crate::sync::spin_hint();
+                    backoff.spin();
                 }
             }
         }
@@ -271,6 +276,21 @@ impl FreeList for TreiberStack {
         let next = Link(link.load(Ordering::Relaxed)).next();
         link.store(Link::new(next, true).0, Ordering::Relaxed);
     }
+
+    #[inline(always)]
+    fn count_out(&self) {
+        self.line.out.fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[inline(always)]
+    fn count_in(&self) {
+        self.line.out.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    #[inline(always)]
+    fn out(&self) -> usize {
+        self.line.out.load(Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for TreiberStack {
@@ -278,28 +298,10 @@ impl fmt::Debug for TreiberStack {
         f.debug_struct("TreiberStack")
             .field(
                 "head",
-                &TaggedIndex::unpack(self.head.load(Ordering::Relaxed)),
+                &TaggedIndex::unpack(self.line.head.load(Ordering::Relaxed)),
             )
             .field("slots", &self.links.len())
             .finish()
-    }
-}
-
-impl Counter for CachePadded<AtomicUsize> {
-    fn new() -> Self {
-        CachePadded::new(AtomicUsize::new(0))
-    }
-    #[inline(always)]
-    fn increment(&self) {
-        self.fetch_add(1, Ordering::Relaxed);
-    }
-    #[inline(always)]
-    fn decrement(&self) {
-        self.fetch_sub(1, Ordering::Relaxed);
-    }
-    #[inline(always)]
-    fn get(&self) -> usize {
-        self.load(Ordering::Relaxed)
     }
 }
 
@@ -343,7 +345,7 @@ mod tests {
     #[test]
     fn treiber_tag_bumps_on_pop_only() {
         let list = TreiberStack::new(2);
-        let tag = || TaggedIndex::unpack(list.head.load(Ordering::Relaxed)).tag;
+        let tag = || TaggedIndex::unpack(list.line.head.load(Ordering::Relaxed)).tag;
         assert_eq!(tag(), 0);
         let (a, _) = list.pop().unwrap();
         assert_eq!(tag(), 1);

@@ -4,14 +4,14 @@
 //!
 //! * [`Slab`]: a contiguous `Box<[UnsafeCell<MaybeUninit<T>>]>`. It never forms
 //!   a reference to the whole storage, only raw pointers to one slot.
-//! * [`Core`]: a slab, a free list of its indices, the in-use counter and the
+//! * [`Core`]: a slab, a free list of its indices (with its out-count) and the
 //!   user's hooks. It fills empty slots on first use, runs the reset hook on
 //!   release and drops the idle objects when it is dropped.
 //! * [`Lease`]: proof of exclusive ownership of one filled slot, generic over
 //!   how it keeps the core alive (`&Core` for borrowed guards, `Arc<Core>` for
 //!   owned ones). The typed pools wrap it in their public guards.
 
-use crate::freelist::{Counter, FreeList};
+use crate::freelist::FreeList;
 use crate::sync::{Arc, UnsafeCell};
 use alloc::boxed::Box;
 use core::fmt;
@@ -77,7 +77,6 @@ pub(crate) trait Hooks<T> {
 pub(crate) struct Core<T, L: FreeList, H> {
     slab: Slab<T>,
     free: L,
-    in_use: L::Counter,
     hooks: H,
 }
 
@@ -89,7 +88,6 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         let mut core = Self {
             slab: Slab::new(capacity),
             free: L::new(capacity),
-            in_use: L::Counter::new(),
             hooks,
         };
         if pre_initialize {
@@ -117,7 +115,7 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
     /// flight; never above `capacity`, see SAFETY.md I6).
     #[inline]
     pub(crate) fn in_use(&self) -> usize {
-        self.in_use.get()
+        self.free.out()
     }
 
     /// Pops a slot, filling it first if it is empty.
@@ -129,7 +127,7 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         if !filled {
             self.fill(index, ptr);
         }
-        self.in_use.increment();
+        self.free.count_out();
         Some((index, ptr))
     }
 
@@ -168,13 +166,12 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         if self.hooks.has_reset() {
             struct DropAndPushBackEmpty<'a, T, L: FreeList> {
                 free: &'a L,
-                in_use: &'a L::Counter,
                 index: u32,
                 ptr: NonNull<T>,
             }
             impl<T, L: FreeList> Drop for DropAndPushBackEmpty<'_, T, L> {
                 fn drop(&mut self) {
-                    self.in_use.decrement();
+                    self.free.count_in();
                     // SAFETY: I1, I2 — the caller's lease owned this filled slot
                     // and gave it up to `release`; nothing else can reach it
                     // until the push below. A panic from `T::drop` here aborts
@@ -188,7 +185,6 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
             }
             let on_unwind = DropAndPushBackEmpty {
                 free: &self.free,
-                in_use: &self.in_use,
                 index,
                 ptr,
             };
@@ -202,7 +198,7 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         // SAFETY: I10 — the index came from `acquire` (caller's contract).
         #[cfg(loom)]
         let _ = unsafe { self.slab.slot(index) };
-        self.in_use.decrement();
+        self.free.count_in();
         // SAFETY: I1, I10 — the caller's index came from `acquire` and is
         // released once; the slot is filled and reset (I2).
         unsafe { self.free.push(index, true) };
@@ -245,16 +241,16 @@ impl<T, L: FreeList, H> Core<T, L, H> {
 }
 
 // SAFETY: I8 — sharing `&Core` lets several threads pop and push indices (the
-// free list and counter must be `Sync`), call the hooks (`H: Sync`), and move
+// free list and its out-count must be `Sync`), call the hooks (`H: Sync`), and move
 // `T` values between threads through leases (`T: Send`). No `&T` is ever
 // shared by the core itself, so `T: Sync` is not needed.
-unsafe impl<T: Send, L: FreeList + Sync, H: Sync> Sync for Core<T, L, H> where L::Counter: Sync {}
+unsafe impl<T: Send, L: FreeList + Sync, H: Sync> Sync for Core<T, L, H> {}
 
 impl<T, L: FreeList + fmt::Debug, H> fmt::Debug for Core<T, L, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Core")
             .field("capacity", &self.slab.len())
-            .field("in_use", &self.in_use.get())
+            .field("in_use", &self.free.out())
             .field("free", &self.free)
             .finish_non_exhaustive()
     }

@@ -42,11 +42,28 @@ impl<T: ?Sized> UnsafeCell<T> {
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 
-/// Spin-loop hint; under loom, a yield so the model checker can schedule others.
-#[inline(always)]
-pub(crate) fn spin_hint() {
+/// Exponential backoff after a lost compare-and-swap, so contending threads
+/// stop stealing the cache line from the winner; under loom, a yield so the
+/// model checker can schedule the other threads.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff {
     #[cfg(not(loom))]
-    core::hint::spin_loop();
-    #[cfg(loom)]
-    loom::thread::yield_now();
+    inner: crossbeam_utils::Backoff,
+}
+
+impl Backoff {
+    /// A backoff that has not waited yet.
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Waits a little longer than last time.
+    #[inline]
+    pub(crate) fn spin(&self) {
+        #[cfg(not(loom))]
+        self.inner.spin();
+        #[cfg(loom)]
+        loom::thread::yield_now();
+    }
 }

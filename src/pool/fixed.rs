@@ -36,7 +36,7 @@ type LocalCore<T> = Core<T, LocalStack, LocalHooks<T>>;
 ///
 /// A guard borrows its pool, so it cannot outlive it:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0597
 /// use fastalloc::FixedPool;
 ///
 /// let guard = {
@@ -45,14 +45,26 @@ type LocalCore<T> = Core<T, LocalStack, LocalHooks<T>>;
 /// };
 /// ```
 ///
-/// and the pool cannot be shared across threads:
+/// the pool cannot be shared across threads:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// use fastalloc::FixedPool;
 ///
 /// let pool = FixedPool::new(1, || 0u32);
 /// std::thread::scope(|s| {
 ///     s.spawn(|| drop(pool.get())); // error: `FixedPool` is not `Sync`
+/// });
+/// ```
+///
+/// and neither can its guards leave the pool's thread:
+///
+/// ```compile_fail,E0277
+/// use fastalloc::FixedPool;
+///
+/// let pool = FixedPool::new(1, || 0u32);
+/// let guard = pool.get().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard)); // error: `FixedGuard` is not `Send`
 /// });
 /// ```
 pub struct FixedPool<T> {

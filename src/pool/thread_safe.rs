@@ -36,6 +36,17 @@ type SharedCore<T> = Core<T, TreiberStack, SharedHooks<T>>;
 /// });
 /// assert_eq!(pool.in_use(), 0);
 /// ```
+///
+/// A borrowed guard cannot outlive its pool (use `get_owned` for that):
+///
+/// ```compile_fail,E0597
+/// use fastalloc::ThreadSafePool;
+///
+/// let guard = {
+///     let pool = ThreadSafePool::new(1, || 0u32);
+///     pool.get().unwrap() // error: `pool` does not live long enough
+/// };
+/// ```
 pub struct ThreadSafePool<T> {
     core: Arc<SharedCore<T>>,
 }
@@ -192,6 +203,9 @@ guard_impls!(ThreadSafeGuard<'a>);
 /// An object on loan from a [`ThreadSafePool`] that keeps the pool's storage
 /// alive by reference count: `'static`, and `Send` when `T: Send`. From
 /// [`ThreadSafePool::get_owned`].
+///
+/// Passing it to `mem::forget` leaks its object *and* the pool's storage (the
+/// reference count it holds is never given back), as forgetting an `Arc` does.
 pub struct OwnedGuard<T> {
     lease: Lease<Arc<SharedCore<T>>>,
 }
