@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR=target/miri
 
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
     echo "miri: installing the nightly miri and rust-src components"
-    rustup toolchain install nightly --profile minimal
+    rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
     rustup component add --toolchain nightly miri rust-src
 fi
 cargo +nightly miri --version
