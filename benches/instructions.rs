@@ -33,36 +33,35 @@ fn thread_safe() -> ThreadSafePool<Obj> {
         .unwrap()
 }
 
+/// `N` times: get (by `$get`) + touch + release.
+macro_rules! round_trips {
+    ($get:expr) => {
+        for i in 0..N {
+            let mut g = $get;
+            g.0[0] = i;
+            black_box(&mut *g);
+        }
+    };
+}
+
 #[library_benchmark]
 #[bench::round_trips_10000(fixed())]
 fn fixed_pool(pool: FixedPool<Obj>) -> FixedPool<Obj> {
-    for i in 0..N {
-        let mut g = pool.get().unwrap();
-        g.0[0] = i;
-        black_box(&mut *g);
-    }
+    round_trips!(pool.get().unwrap());
     pool
 }
 
 #[library_benchmark]
 #[bench::round_trips_10000(thread_safe())]
 fn thread_safe_pool(pool: ThreadSafePool<Obj>) -> ThreadSafePool<Obj> {
-    for i in 0..N {
-        let mut g = pool.get().unwrap();
-        g.0[0] = i;
-        black_box(&mut *g);
-    }
+    round_trips!(pool.get().unwrap());
     pool
 }
 
 #[library_benchmark]
 #[bench::round_trips_10000()]
 fn box_new() {
-    for i in 0..N {
-        let mut b = Box::new(Obj([0; 8]));
-        b.0[0] = i;
-        black_box(&mut *b);
-    }
+    round_trips!(Box::new(Obj([0; 8])));
 }
 
 library_benchmark_group!(

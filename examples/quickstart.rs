@@ -40,7 +40,12 @@ impl DataProcessor {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // --- Before: a new processor per item. After: one from the pool. ---
-    let pool = Pool::new(100, DataProcessor::new);
+    let built = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counter = built.clone();
+    let pool = Pool::new(100, move || {
+        counter.set(counter.get() + 1);
+        DataProcessor::new()
+    });
     let items: Vec<u32> = (1..=10).collect();
     let mut results = Vec::new();
     for &item in &items {
@@ -53,9 +58,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &results[..3]
     );
     println!(
-        "pool: capacity {}, in use {}, objects built so far: 1 (LIFO reuse)",
+        "pool: capacity {}, in use {}, processors built: {} (the released one is reused)",
         pool.capacity(),
-        pool.in_use()
+        pool.in_use(),
+        built.get()
+    );
+    assert_eq!(
+        built.get(),
+        1,
+        "one at a time, a lazy pool builds one object"
     );
 
     // --- Reset hook, pre-initialisation, explicit release. ---
