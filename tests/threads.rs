@@ -166,3 +166,32 @@ fn exhausted_get_owned_reports_the_capacity() {
         "a failed get_owned keeps no reference"
     );
 }
+
+/// Forgetting an owned guard leaks its object and the pool's storage (the
+/// guard's reference count is never given back), as forgetting an `Arc`
+/// does; nothing is dropped, nothing is reused. Miri would report that leak,
+/// which is the documented behaviour, so this test runs outside Miri only.
+#[test]
+#[cfg_attr(miri, ignore = "leaks the pool's storage by design")]
+fn forgetting_an_owned_guard_leaks_it_and_keeps_the_storage() {
+    let c = Counters::new();
+    let pool = Arc::new(<ThreadSafePool<Tracked> as TestPool>::build(
+        2, &c, false, true,
+    ));
+    let forgotten = pool.get_owned().unwrap();
+    let forgotten_id = forgotten.id;
+    std::mem::forget(forgotten);
+    let other = pool.get_owned().unwrap();
+    assert_ne!(other.id, forgotten_id);
+    assert!(
+        pool.get_owned().is_err(),
+        "the forgotten object is never handed out again"
+    );
+    drop(other);
+    drop(pool);
+    assert_eq!(
+        c.dropped(),
+        0,
+        "the storage stays alive: the forgotten guard still counts"
+    );
+}
