@@ -1,12 +1,12 @@
-//! Free lists of slot indices: [`LocalStack`] (one thread, no atomics) and
-//! [`TreiberStack`] (lock-free, tagged head).
+//! Free lists of slot indices: [`LocalStack`] (one thread, no atomics, an
+//! array stack) and [`TreiberStack`] (lock-free linked stack, tagged head).
 //!
 //! Both hold indices only, never pointers, so popping a stale index can never
 //! touch freed memory and no reclamation scheme is needed. Each free slot's
-//! link records whether the slot holds an initialised value ([`Link`]), so the
-//! free list *is* the slot-state table: an index on the list with a filled
-//! link is "free, initialised", with an empty link "free, uninitialised", and
-//! an index not on the list is "in use" (SAFETY.md, invariants I1 and I2).
+//! entry records whether the slot holds an initialised value ([`Link`]), so
+//! the free list *is* the slot-state table: an index on the list marked filled
+//! is "free, initialised", marked empty "free, uninitialised", and an index
+//! not on the list is "in use" (SAFETY.md, invariants I1 and I2).
 //!
 //! The slab layer builds its guarantees on the fact that a successful `pop`
 //! hands an index to exactly one caller (SAFETY.md, I1). The only `unsafe` here
@@ -54,7 +54,8 @@ pub(crate) trait FreeList {
     fn out(&self) -> usize;
 }
 
-/// Builds the initial links: `i -> i + 1`, the last to [`NIL`], all empty.
+/// Builds the initial links of a linked free list: `i -> i + 1`, the last to
+/// [`NIL`], all empty.
 fn initial_links<C>(capacity: usize, cell: impl Fn(u32) -> C) -> Box<[C]> {
     assert!(
         capacity <= MAX_CAPACITY,
@@ -74,79 +75,83 @@ fn initial_links<C>(capacity: usize, cell: impl Fn(u32) -> C) -> Box<[C]> {
 
 // === impl LocalStack ===
 
-/// A single-threaded LIFO free list: the head index and one link per slot.
+/// A single-threaded LIFO free list: an array stack of free indices.
+///
+/// An array rather than a linked list, because one thread owns it: a pop's
+/// load address depends only on `len`, not on the previous pop's load, so a
+/// burst of gets chases no pointers; and the number of indices out is
+/// `capacity - len`, with no counter to maintain. Same 4 bytes per slot.
 pub(crate) struct LocalStack {
-    /// Index of the top free slot, or [`NIL`].
-    head: Cell<u32>,
-    /// `links[i]` is the [`Link`] of slot `i` while it is free; stale otherwise.
-    links: Box<[Cell<u32>]>,
-    /// Indices handed out.
-    out: Cell<usize>,
+    /// `entries[..len]` are the free slots, the top last; each is a [`Link`]
+    /// holding the slot's index and whether the slot is filled.
+    entries: Box<[Cell<u32>]>,
+    /// Number of free slots (I10: `len <= capacity`).
+    len: Cell<u32>,
 }
 
 impl FreeList for LocalStack {
     fn new(capacity: usize) -> Self {
+        assert!(
+            capacity <= MAX_CAPACITY,
+            "free list of {capacity} slots exceeds the index space ({MAX_CAPACITY})"
+        );
         Self {
-            head: Cell::new(if capacity == 0 { NIL } else { 0 }),
-            links: initial_links(capacity, Cell::new),
-            out: Cell::new(0),
+            // Index 0 on top (last), so a new pool hands out slots in order.
+            entries: (0..capacity as u32)
+                .rev()
+                .map(|i| Cell::new(Link::new(i, false).0))
+                .collect(),
+            len: Cell::new(capacity as u32),
         }
     }
 
     #[inline(always)]
     fn pop(&self) -> Option<(u32, bool)> {
-        let index = self.head.get();
-        if index == NIL {
-            return None;
-        }
-        debug_assert!((index as usize) < self.links.len());
-        // SAFETY: I10 — a non-NIL head is an index below capacity.
-        let link = Link(unsafe { self.links.get_unchecked(index as usize) }.get());
-        if link.filled() {
-            // A filled link is the bare next index: no masking on the hot path.
-            self.head.set(link.0);
-            Some((index, true))
-        } else {
-            self.head.set(link.next());
-            Some((index, false))
-        }
+        let top = self.len.get().checked_sub(1)?;
+        self.len.set(top);
+        debug_assert!((top as usize) < self.entries.len());
+        // SAFETY: I10 — `len <= capacity`, so `top = len - 1` is in range.
+        let entry = Link(unsafe { self.entries.get_unchecked(top as usize) }.get());
+        Some((entry.next(), entry.filled()))
     }
 
     #[inline(always)]
     unsafe fn push(&self, index: u32, filled: bool) {
-        debug_assert!((index as usize) < self.links.len());
-        // SAFETY: I10 — the caller's index came from `pop`, so it is in range.
-        let link = unsafe { self.links.get_unchecked(index as usize) };
-        link.set(Link::new(self.head.get(), filled).0);
-        self.head.set(index);
+        let len = self.len.get();
+        debug_assert!((len as usize) < self.entries.len());
+        // SAFETY: I1, I10 — the caller holds `index` outside the list, so at
+        // most `capacity - 1` entries are on it: `len` is in range.
+        let entry = unsafe { self.entries.get_unchecked(len as usize) };
+        entry.set(Link::new(index, filled).0);
+        self.len.set(len + 1);
     }
 
     fn mark_filled(&mut self, index: u32) {
-        let link = self.links[index as usize].get_mut();
-        *link = Link::new(Link(*link).next(), true).0;
+        // Only called on a list as `new` built it: index `i` sits at
+        // position `capacity - 1 - i`.
+        let position = self.entries.len() - 1 - index as usize;
+        let entry = self.entries[position].get_mut();
+        debug_assert_eq!(Link(*entry).next(), index, "mark_filled on a used list");
+        *entry = Link::new(index, true).0;
     }
 
     #[inline(always)]
-    fn count_out(&self) {
-        self.out.set(self.out.get() + 1);
-    }
+    fn count_out(&self) {}
 
     #[inline(always)]
-    fn count_in(&self) {
-        self.out.set(self.out.get() - 1);
-    }
+    fn count_in(&self) {}
 
     #[inline(always)]
     fn out(&self) -> usize {
-        self.out.get()
+        self.entries.len() - self.len.get() as usize
     }
 }
 
 impl fmt::Debug for LocalStack {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalStack")
-            .field("head", &self.head.get())
-            .field("slots", &self.links.len())
+            .field("free", &self.len.get())
+            .field("slots", &self.entries.len())
             .finish()
     }
 }

@@ -96,7 +96,7 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
                 // SAFETY: I10 — `index` is below capacity.
                 let slot = unsafe { core.slab.slot(index) };
                 // SAFETY: I1, I2 — `core` is local, so we own every index;
-                // slot `index` is still empty (its link says so), and marking
+                // slot `index` is still empty (its entry says so), and marking
                 // it filled right after keeps I2 if a later `init` panics.
                 unsafe { slot.as_ptr().write(value) };
                 core.free.mark_filled(index);
@@ -147,7 +147,7 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         let on_unwind = PushBackEmpty(&self.free, index);
         let value = self.hooks.init();
         mem::forget(on_unwind);
-        // SAFETY: I1, I2 — we popped `index`, so we own it, and its link said
+        // SAFETY: I1, I2 — we popped `index`, so we own it, and its entry said
         // the slot is empty: writing does not overwrite a live value.
         unsafe { ptr.as_ptr().write(value) };
     }
@@ -232,7 +232,7 @@ impl<T, L: FreeList, H> Core<T, L, H> {
                 // SAFETY: I10 — popped indices are below capacity.
                 let ptr = unsafe { self.slab.slot(index) };
                 // SAFETY: I1, I2, I7 — popping made us the owner of `index`,
-                // its link said the slot is filled, and it is not pushed back,
+                // its entry said the slot is filled, and it is not pushed back,
                 // so this value is dropped exactly once.
                 unsafe { ptr.as_ptr().drop_in_place() };
             }

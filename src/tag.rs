@@ -61,8 +61,10 @@ impl TaggedIndex {
     }
 }
 
-/// A free-list link: the next free index (or [`NIL`]) plus, in bit 31, whether
-/// the slot it belongs to is *empty* (holds no value).
+/// A free-list entry: an index (or [`NIL`]) plus, in bit 31, whether the slot
+/// the entry belongs to is *empty* (holds no value). In the linked
+/// `TreiberStack` the index is the next free slot; in the array `LocalStack`
+/// it is the free slot itself.
 ///
 /// Storing "empty" rather than "initialised" keeps the hot push of a released,
 /// initialised object a plain store of the old head index.
@@ -80,7 +82,7 @@ impl Link {
         Self(if filled { next } else { next | Self::EMPTY })
     }
 
-    /// The next free index, or [`NIL`].
+    /// The index (the next free one in a linked list), or [`NIL`].
     #[inline(always)]
     pub(crate) const fn next(self) -> u32 {
         self.0 & INDEX_MASK
