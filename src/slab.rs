@@ -195,8 +195,8 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         }
         // Under loom, record the release as an access to the slot, so the
         // model checker verifies it happens-before the next holder's access.
-        // SAFETY: I10 — the index came from `acquire` (caller's contract).
         #[cfg(loom)]
+        // SAFETY: I10 — the index came from `acquire` (caller's contract).
         let _ = unsafe { self.slab.slot(index) };
         self.free.count_in();
         // SAFETY: I1, I10 — the caller's index came from `acquire` and is
