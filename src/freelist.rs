@@ -10,15 +10,14 @@
 //!
 //! The slab layer builds its guarantees on the fact that a successful `pop`
 //! hands an index to exactly one caller (SAFETY.md, I1). The only `unsafe` here
-//! is unchecked indexing of the link array, sound because every index a list
-//! holds is in range (I10); `push` is `unsafe` because it is where an index
-//! enters the list.
+//! is unchecked indexing of the link and entry arrays, sound because every
+//! index and position a list uses is in range (I10); `push` is `unsafe`
+//! because it is where an index enters the list.
 
 use crate::sync::{AtomicU32, AtomicU64, AtomicUsize, Backoff, Ordering};
 use crate::tag::{Link, TaggedIndex, MAX_CAPACITY, NIL};
 use alloc::boxed::Box;
 use core::cell::Cell;
-use core::fmt;
 use crossbeam_utils::CachePadded;
 
 /// What the slab layer needs from a free list.
@@ -39,7 +38,8 @@ pub(crate) trait FreeList {
     ///   since (I1: each index in one place; I10: indices in range).
     unsafe fn push(&self, index: u32, filled: bool);
 
-    /// Marks a free slot as filled while nothing else can see the list.
+    /// Marks slot `index` as filled. Only for a list exactly as `new` built
+    /// it (apart from earlier `mark_filled` calls): pre-initialisation.
     fn mark_filled(&mut self, index: u32);
 
     /// Counts one index handed out: called after a successful `pop` that
@@ -54,23 +54,13 @@ pub(crate) trait FreeList {
     fn out(&self) -> usize;
 }
 
-/// Builds the initial links of a linked free list: `i -> i + 1`, the last to
-/// [`NIL`], all empty.
-fn initial_links<C>(capacity: usize, cell: impl Fn(u32) -> C) -> Box<[C]> {
+/// Checks a list size against the index space (pools check it first, with a
+/// `ConfigError`; this guards the `as u32` casts below).
+fn assert_in_index_space(capacity: usize) {
     assert!(
         capacity <= MAX_CAPACITY,
         "free list of {capacity} slots exceeds the index space ({MAX_CAPACITY})"
     );
-    (0..capacity)
-        .map(|i| {
-            let next = if i + 1 == capacity {
-                NIL
-            } else {
-                (i + 1) as u32
-            };
-            cell(Link::new(next, false).0)
-        })
-        .collect()
 }
 
 // === impl LocalStack ===
@@ -91,10 +81,7 @@ pub(crate) struct LocalStack {
 
 impl FreeList for LocalStack {
     fn new(capacity: usize) -> Self {
-        assert!(
-            capacity <= MAX_CAPACITY,
-            "free list of {capacity} slots exceeds the index space ({MAX_CAPACITY})"
-        );
+        assert_in_index_space(capacity);
         Self {
             // Index 0 on top (last), so a new pool hands out slots in order.
             entries: (0..capacity as u32)
@@ -147,15 +134,6 @@ impl FreeList for LocalStack {
     }
 }
 
-impl fmt::Debug for LocalStack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalStack")
-            .field("free", &self.len.get())
-            .field("slots", &self.entries.len())
-            .finish()
-    }
-}
-
 // === impl TreiberStack ===
 
 /// A lock-free LIFO free list (Treiber stack) of slot indices.
@@ -196,6 +174,7 @@ struct HeadLine {
 
 impl FreeList for TreiberStack {
     fn new(capacity: usize) -> Self {
+        assert_in_index_space(capacity);
         let head = TaggedIndex {
             index: if capacity == 0 { NIL } else { 0 },
             tag: 0,
@@ -205,7 +184,13 @@ impl FreeList for TreiberStack {
                 head: AtomicU64::new(head.pack()),
                 out: AtomicUsize::new(0),
             }),
-            links: initial_links(capacity, AtomicU32::new),
+            // `i -> i + 1`, the last to NIL, all empty.
+            links: (1..=capacity as u32)
+                .map(|next| {
+                    let next = if next as usize == capacity { NIL } else { next };
+                    AtomicU32::new(Link::new(next, false).0)
+                })
+                .collect(),
         }
     }
 
@@ -295,18 +280,6 @@ impl FreeList for TreiberStack {
     #[inline(always)]
     fn out(&self) -> usize {
         self.line.out.load(Ordering::Relaxed)
-    }
-}
-
-impl fmt::Debug for TreiberStack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TreiberStack")
-            .field(
-                "head",
-                &TaggedIndex::unpack(self.line.head.load(Ordering::Relaxed)),
-            )
-            .field("slots", &self.links.len())
-            .finish()
     }
 }
 

@@ -118,6 +118,12 @@ impl<T, L: FreeList, H: Hooks<T>> Core<T, L, H> {
         self.free.out()
     }
 
+    /// Number of slots `get` can hand out now (I6: never underflows).
+    #[inline]
+    pub(crate) fn available(&self) -> usize {
+        self.capacity() - self.in_use()
+    }
+
     /// Pops a slot, filling it first if it is empty.
     #[inline(always)]
     fn acquire(&self) -> Option<(u32, NonNull<T>)> {
@@ -246,16 +252,6 @@ impl<T, L: FreeList, H> Core<T, L, H> {
 // shared by the core itself, so `T: Sync` is not needed.
 unsafe impl<T: Send, L: FreeList + Sync, H: Sync> Sync for Core<T, L, H> {}
 
-impl<T, L: FreeList + fmt::Debug, H> fmt::Debug for Core<T, L, H> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Core")
-            .field("capacity", &self.slab.len())
-            .field("in_use", &self.free.out())
-            .field("free", &self.free)
-            .finish_non_exhaustive()
-    }
-}
-
 // === impl Lease ===
 
 /// How a lease reaches its core and keeps it alive.
@@ -319,10 +315,16 @@ impl<P: Owner> Lease<P> {
         }
     }
 
-    /// The core this lease belongs to.
-    #[inline]
-    pub(crate) fn core(&self) -> &Core<P::Item, P::List, P::Hooks> {
-        self.owner.core()
+    /// Panics, naming `caller`, unless this lease came from `core`: an
+    /// explicit release into the wrong pool is a bug worth reporting (the
+    /// lease then goes back to its own pool as it unwinds).
+    #[track_caller]
+    pub(crate) fn assert_from(&self, core: &Core<P::Item, P::List, P::Hooks>, caller: &str) {
+        assert!(
+            core::ptr::eq(self.owner.core(), core),
+            "{caller}: this guard belongs to another pool; drop it, or release it into \
+             the pool that handed it out"
+        );
     }
 }
 

@@ -125,11 +125,7 @@ impl<T> FixedPool<T> {
     /// dropped and its slot rebuilt on a later `get`).
     #[track_caller]
     pub fn release(&self, guard: FixedGuard<'_, T>) {
-        assert!(
-            core::ptr::eq(guard.lease.core(), &self.core),
-            "FixedPool::release: this guard belongs to another pool; drop it, or release \
-             it into the pool that handed it out"
-        );
+        guard.lease.assert_from(&self.core, "FixedPool::release");
         drop(guard);
     }
 
@@ -148,7 +144,7 @@ impl<T> FixedPool<T> {
     /// The number of objects `get` can hand out now (built or not yet built).
     #[inline]
     pub fn available(&self) -> usize {
-        self.capacity() - self.in_use()
+        self.core.available()
     }
 
     /// The pool's figures now; see [`StatsSnapshot`].

@@ -135,11 +135,9 @@ impl<T> ThreadSafePool<T> {
     /// pool as it unwinds), or if the reset hook panics.
     #[track_caller]
     pub fn release(&self, guard: ThreadSafeGuard<'_, T>) {
-        assert!(
-            core::ptr::eq(guard.lease.core(), &*self.core),
-            "ThreadSafePool::release: this guard belongs to another pool; drop it, or \
-             release it into the pool that handed it out"
-        );
+        guard
+            .lease
+            .assert_from(&self.core, "ThreadSafePool::release");
         drop(guard);
     }
 
@@ -150,11 +148,9 @@ impl<T> ThreadSafePool<T> {
     /// As [`release`](Self::release).
     #[track_caller]
     pub fn release_owned(&self, guard: OwnedGuard<T>) {
-        assert!(
-            core::ptr::eq(guard.lease.core(), &*self.core),
-            "ThreadSafePool::release_owned: this guard belongs to another pool; drop it, \
-             or release it into the pool that handed it out"
-        );
+        guard
+            .lease
+            .assert_from(&self.core, "ThreadSafePool::release_owned");
         drop(guard);
     }
 
@@ -174,7 +170,7 @@ impl<T> ThreadSafePool<T> {
     /// The number of objects `get` can hand out now (built or not yet built).
     #[inline]
     pub fn available(&self) -> usize {
-        self.capacity() - self.in_use()
+        self.core.available()
     }
 
     /// The pool's figures now; see [`StatsSnapshot`].
