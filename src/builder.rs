@@ -1,14 +1,26 @@
 //! [`PoolBuilder`]: every pool setting in one place, checked when built.
 
 use crate::error::ConfigError;
+use crate::growth::Growth;
 use crate::pool::hooks::BoxedHooks;
-use crate::{FixedPool, ThreadSafePool};
+use crate::slab::Settings;
+use crate::{FixedPool, GrowingPool, ThreadSafePool};
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
 
-/// Builds any pool from an `init` closure and settings; `build_*` checks the
-/// settings and returns a [`ConfigError`] naming the wrong one.
+/// Builds any pool from an `init` closure and settings; each `build_*`
+/// checks the settings and returns a [`ConfigError`] naming the wrong one.
+///
+/// | setting | default | applies to |
+/// |---|---|---|
+/// | [`capacity`](Self::capacity) | required | every pool (per thread for `ThreadLocalPool`) |
+/// | [`max_capacity`](Self::max_capacity) | `capacity` (`MAX_CAPACITY` for `build_growing`) | growing, thread-safe, async |
+/// | [`growth`](Self::growth) | `Exponential(2.0)` | growing, thread-safe, async |
+/// | [`pre_initialize`](Self::pre_initialize) | `false` | every pool |
+/// | [`reset`](Self::reset) | none | every pool |
+/// | [`statistics`](Self::statistics) | `false` | every pool |
 ///
 /// ```
 /// use fastalloc::PoolBuilder;
@@ -27,12 +39,29 @@ use core::marker::PhantomData;
 /// assert!(!pool.get()?.alive);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// A setting that cannot work is an error, not a surprise:
+///
+/// ```
+/// use fastalloc::{ConfigError, PoolBuilder};
+///
+/// let err = PoolBuilder::new(|| 0u8)
+///     .capacity(10)
+///     .max_capacity(100)
+///     .build_fixed()
+///     .unwrap_err();
+/// assert!(matches!(err, ConfigError::GrowthNotSupported { .. }));
+/// println!("{err}"); // max_capacity was set, but a FixedPool never grows: ...
+/// ```
 #[must_use = "a builder does nothing until one of its build_* methods is called"]
 pub struct PoolBuilder<T, F, R = fn(&mut T)> {
     init: F,
     reset: Option<R>,
     capacity: Option<usize>,
+    max_capacity: Option<usize>,
+    growth: Option<Growth>,
     pre_initialize: bool,
+    statistics: bool,
     _object: PhantomData<fn() -> T>,
 }
 
@@ -43,23 +72,55 @@ impl<T, F: Fn() -> T> PoolBuilder<T, F> {
             init,
             reset: None,
             capacity: None,
+            max_capacity: None,
+            growth: None,
             pre_initialize: false,
+            statistics: false,
             _object: PhantomData,
         }
     }
 }
 
+/// The checked layout of a pool, before its hooks are boxed.
+struct Checked {
+    settings: Settings,
+}
+
 impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
-    /// The number of objects the pool holds. Required; at least 1.
+    /// The number of objects the pool holds (a growing pool: to begin with;
+    /// a `ThreadLocalPool`: per thread). Required; at least 1.
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = Some(capacity);
         self
     }
 
+    /// The capacity a pool may grow to. For `build_growing` it defaults to
+    /// [`MAX_CAPACITY`](crate::MAX_CAPACITY); `build_thread_safe` and
+    /// `build_async` grow only when it is set above `capacity`; fixed and
+    /// thread-local pools never grow and refuse it.
+    pub fn max_capacity(mut self, max_capacity: usize) -> Self {
+        self.max_capacity = Some(max_capacity);
+        self
+    }
+
+    /// How a growing pool adds capacity (default `Growth::Exponential(2.0)`).
+    pub fn growth(mut self, growth: Growth) -> Self {
+        self.growth = Some(growth);
+        self
+    }
+
     /// Build every object when the pool is built (`true`), or each on its
-    /// first use (`false`, the default).
+    /// first use (`false`, the default). For a growing pool this is the
+    /// initial capacity; slots added by growth are filled on first use.
     pub fn pre_initialize(mut self, pre_initialize: bool) -> Self {
         self.pre_initialize = pre_initialize;
+        self
+    }
+
+    /// Keep counters and timings for [`StatsSnapshot`](crate::StatsSnapshot)
+    /// (default `false`: only the current in-use and capacity figures).
+    pub fn statistics(mut self, statistics: bool) -> Self {
+        self.statistics = statistics;
         self
     }
 
@@ -71,20 +132,72 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
             init: self.init,
             reset: Some(reset),
             capacity: self.capacity,
+            max_capacity: self.max_capacity,
+            growth: self.growth,
             pre_initialize: self.pre_initialize,
+            statistics: self.statistics,
             _object: PhantomData,
         }
     }
 
-    fn checked_capacity(&self) -> Result<usize, ConfigError> {
-        ConfigError::check_capacity(self.capacity.ok_or(ConfigError::MissingCapacity)?)
+    /// Checks the settings for a pool kind: `default_max` is the maximum
+    /// when none is set (`None`: the kind never grows and refuses growth
+    /// settings), `grows_only_with_max` refuses `growth` alone.
+    fn check(&self, pool: &'static str, growable: Option<usize>) -> Result<Checked, ConfigError> {
+        let capacity =
+            ConfigError::check_capacity(self.capacity.ok_or(ConfigError::MissingCapacity)?)?;
+        let starts = match growable {
+            None => {
+                if self.max_capacity.is_some() {
+                    return Err(ConfigError::GrowthNotSupported {
+                        pool,
+                        setting: "max_capacity",
+                    });
+                }
+                if self.growth.is_some() {
+                    return Err(ConfigError::GrowthNotSupported {
+                        pool,
+                        setting: "growth",
+                    });
+                }
+                Vec::from([0, capacity as u32])
+            }
+            Some(default_max) => {
+                let growth = self.growth.unwrap_or_default().check()?;
+                let max = self.max_capacity.unwrap_or(default_max.max(capacity));
+                if max > crate::MAX_CAPACITY {
+                    return Err(ConfigError::MaxCapacityTooLarge {
+                        requested: max,
+                        max: crate::MAX_CAPACITY,
+                    });
+                }
+                if max < capacity {
+                    return Err(ConfigError::MaxBelowCapacity {
+                        capacity,
+                        max_capacity: max,
+                    });
+                }
+                if self.growth.is_some() && max == capacity && default_max == 0 {
+                    return Err(ConfigError::GrowthWithoutMax { pool });
+                }
+                growth.schedule(capacity, max)?
+            }
+        };
+        Ok(Checked {
+            settings: Settings {
+                starts,
+                pre_initialize: self.pre_initialize,
+                statistics: self.statistics,
+            },
+        })
     }
 
     /// Builds a [`FixedPool`].
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] if the capacity is missing, 0, or too large.
+    /// A [`ConfigError`] if the capacity is missing, 0, or too large, or if
+    /// `max_capacity` or `growth` was set (a fixed pool never grows).
     ///
     /// # Panics
     ///
@@ -95,39 +208,79 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: 'static,
         R: 'static,
     {
-        let capacity = self.checked_capacity()?;
-        let reset = self.reset.map(|r| Box::new(r) as Box<dyn Fn(&mut T)>);
-        let hooks = BoxedHooks::new(Box::new(self.init) as Box<dyn Fn() -> T>, reset);
-        Ok(FixedPool::from_parts(capacity, hooks, self.pre_initialize))
+        let checked = self.check("FixedPool", None)?;
+        Ok(FixedPool::from_parts(checked.settings, self.local_hooks()))
     }
 
-    /// Builds a [`ThreadSafePool`].
+    /// Builds a [`GrowingPool`]: `max_capacity` defaults to
+    /// [`MAX_CAPACITY`](crate::MAX_CAPACITY), `growth` to doubling.
     ///
     /// # Errors
     ///
-    /// A [`ConfigError`] if the capacity is missing, 0, or too large.
+    /// A [`ConfigError`] if the capacity is missing, 0, or too large, if the
+    /// maximum is below the capacity or too large, if the growth setting
+    /// would never grow, or if its schedule has too many steps.
     ///
     /// # Panics
     ///
-    /// If `pre_initialize` is set and `init` panics (objects built so far are
-    /// dropped).
+    /// If `pre_initialize` is set and `init` panics.
+    pub fn build_growing(self) -> Result<GrowingPool<T>, ConfigError>
+    where
+        F: 'static,
+        R: 'static,
+    {
+        let checked = self.check("GrowingPool", Some(crate::MAX_CAPACITY))?;
+        Ok(GrowingPool::from_parts(checked.settings, self.local_hooks()))
+    }
+
+    /// Builds a [`ThreadSafePool`]; it grows when `max_capacity` is set above
+    /// `capacity`.
+    ///
+    /// # Errors
+    ///
+    /// As [`build_growing`](Self::build_growing), and
+    /// [`ConfigError::GrowthWithoutMax`] if `growth` is set without a
+    /// `max_capacity` above `capacity`.
+    ///
+    /// # Panics
+    ///
+    /// If `pre_initialize` is set and `init` panics.
     pub fn build_thread_safe(self) -> Result<ThreadSafePool<T>, ConfigError>
     where
         T: Send,
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
     {
-        let capacity = self.checked_capacity()?;
+        let checked = self.check("ThreadSafePool", Some(0))?;
+        Ok(ThreadSafePool::from_parts(
+            checked.settings,
+            self.shared_hooks(),
+        ))
+    }
+
+    /// Boxes the closures for a single-thread pool.
+    fn local_hooks(self) -> crate::pool::hooks::LocalHooks<T>
+    where
+        F: 'static,
+        R: 'static,
+    {
+        let reset = self.reset.map(|r| Box::new(r) as Box<dyn Fn(&mut T)>);
+        BoxedHooks::new(Box::new(self.init) as Box<dyn Fn() -> T>, reset)
+    }
+
+    /// Boxes the closures for a pool used from many threads.
+    fn shared_hooks(self) -> crate::pool::hooks::SharedHooks<T>
+    where
+        F: Send + Sync + 'static,
+        R: Send + Sync + 'static,
+    {
         let reset = self
             .reset
             .map(|r| Box::new(r) as Box<dyn Fn(&mut T) + Send + Sync>);
-        let init = Box::new(self.init) as Box<dyn Fn() -> T + Send + Sync>;
-        let hooks = BoxedHooks::new(init, reset);
-        Ok(ThreadSafePool::from_parts(
-            capacity,
-            hooks,
-            self.pre_initialize,
-        ))
+        BoxedHooks::new(
+            Box::new(self.init) as Box<dyn Fn() -> T + Send + Sync>,
+            reset,
+        )
     }
 }
 
@@ -135,7 +288,10 @@ impl<T, F, R> fmt::Debug for PoolBuilder<T, F, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolBuilder")
             .field("capacity", &self.capacity)
+            .field("max_capacity", &self.max_capacity)
+            .field("growth", &self.growth)
             .field("pre_initialize", &self.pre_initialize)
+            .field("statistics", &self.statistics)
             .field("reset", &self.reset.is_some())
             .finish_non_exhaustive()
     }

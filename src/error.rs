@@ -59,7 +59,7 @@ impl core::error::Error for PoolExhausted {}
 /// assert_eq!(err, ConfigError::ZeroCapacity);
 /// assert!(err.to_string().contains("capacity must be at least 1"));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// `.capacity(n)` was never called.
@@ -72,6 +72,50 @@ pub enum ConfigError {
         requested: usize,
         /// The largest capacity a pool supports ([`crate::MAX_CAPACITY`]).
         max: usize,
+    },
+    /// `max_capacity` is below `capacity`.
+    MaxBelowCapacity {
+        /// The (initial) capacity.
+        capacity: usize,
+        /// The maximum asked for.
+        max_capacity: usize,
+    },
+    /// `max_capacity` is beyond what a pool can index.
+    MaxCapacityTooLarge {
+        /// The maximum asked for.
+        requested: usize,
+        /// The largest capacity a pool supports ([`crate::MAX_CAPACITY`]).
+        max: usize,
+    },
+    /// `Growth::Exponential(f)` with `f <= 1.0` (or not finite): the pool
+    /// would never grow.
+    GrowthFactorTooSmall {
+        /// The factor asked for.
+        factor: f64,
+    },
+    /// `Growth::Linear(0)`: the pool would never grow.
+    ZeroIncrement,
+    /// A growth setting (`max_capacity` or `growth`) was given to a pool
+    /// kind that never grows.
+    GrowthNotSupported {
+        /// The pool kind built (`"FixedPool"`, `"ThreadLocalPool"`).
+        pool: &'static str,
+        /// The setting that does not apply.
+        setting: &'static str,
+    },
+    /// `growth` was set for a `ThreadSafePool` or `AsyncPool` without a
+    /// `max_capacity` above `capacity`, so it would never be used.
+    GrowthWithoutMax {
+        /// The pool kind built.
+        pool: &'static str,
+    },
+    /// The growth schedule from `capacity` to `max_capacity` needs more
+    /// segments (the initial one plus one per step) than a pool can have.
+    TooManySegments {
+        /// Segments the schedule would need.
+        segments: usize,
+        /// The limit ([`crate::MAX_SEGMENTS`]).
+        limit: usize,
     },
 }
 
@@ -112,6 +156,42 @@ impl fmt::Display for ConfigError {
                 f,
                 "capacity {requested} is beyond the index space: a pool holds at most {max} \
                  objects; use a smaller capacity or several pools"
+            ),
+            Self::MaxBelowCapacity {
+                capacity,
+                max_capacity,
+            } => write!(
+                f,
+                "max_capacity {max_capacity} is below capacity {capacity}: the maximum must be \
+                 at least the initial capacity"
+            ),
+            Self::MaxCapacityTooLarge { requested, max } => write!(
+                f,
+                "max_capacity {requested} is beyond the index space: a pool holds at most {max} \
+                 objects; use a smaller maximum"
+            ),
+            Self::GrowthFactorTooSmall { factor } => write!(
+                f,
+                "growth factor {factor} would never grow the pool: use Growth::Exponential \
+                 with a finite factor above 1.0, e.g. 2.0"
+            ),
+            Self::ZeroIncrement => f.write_str(
+                "Growth::Linear(0) would never grow the pool: use an increment of at least 1",
+            ),
+            Self::GrowthNotSupported { pool, setting } => write!(
+                f,
+                "{setting} was set, but a {pool} never grows: drop the setting, or build a \
+                 GrowingPool (build_growing) or a growing ThreadSafePool"
+            ),
+            Self::GrowthWithoutMax { pool } => write!(
+                f,
+                "growth was set for a {pool} without a max_capacity above its capacity, so it \
+                 would never grow: also set .max_capacity(m)"
+            ),
+            Self::TooManySegments { segments, limit } => write!(
+                f,
+                "the growth schedule needs {segments} segments, more than the {limit} a pool \
+                 can have: use a larger Growth::Linear increment or Growth::Exponential"
             ),
         }
     }

@@ -11,6 +11,7 @@ extern crate std;
 mod builder;
 mod error;
 mod freelist;
+mod growth;
 mod pool;
 pub mod safety;
 mod slab;
@@ -23,7 +24,9 @@ mod tests;
 
 pub use builder::PoolBuilder;
 pub use error::{ConfigError, PoolExhausted};
+pub use growth::{Growth, MAX_SEGMENTS};
 pub use pool::fixed::{FixedGuard, FixedPool, Pool};
+pub use pool::growing::{GrowingGuard, GrowingPool};
 pub use pool::thread_safe::{OwnedGuard, ThreadSafeGuard, ThreadSafePool};
 pub use stats::StatsSnapshot;
 

@@ -1,13 +1,20 @@
 //! Pool statistics: [`StatsSnapshot`].
 
+use crate::freelist::Counter;
 use core::fmt;
 
 /// A copy of a pool's figures at one moment, from `pool.stats()`.
 ///
 /// `current_in_use` and `current_capacity` are always exact (for a shared pool,
-/// exact whenever no `get` or release is in flight). The counters and timings
-/// are zero unless the pool keeps statistics; `peak_capacity` of a fixed-size
-/// pool is its capacity.
+/// exact whenever no `get` or release is in flight). Every other figure is
+/// zero unless the pool was built with
+/// [`.statistics(true)`](crate::PoolBuilder::statistics); then the counts are
+/// exact (after the threads using the pool have joined), and the timings are
+/// means over 1 call in 64, with the clock's own cost subtracted.
+///
+/// For a [`ThreadLocalPool`](crate::ThreadLocalPool), the figures are summed
+/// over the threads: capacity and in-use over every thread's pool, and
+/// `peak_in_use` as the sum of each thread's peak.
 ///
 /// ```
 /// use fastalloc::FixedPool;
@@ -51,9 +58,192 @@ impl StatsSnapshot {
         Self {
             current_in_use: in_use as u64,
             current_capacity: capacity as u64,
-            peak_capacity: capacity as u64,
             ..Self::default()
         }
+    }
+}
+
+/// One timing in this many calls is taken (per kind: get, release), so a
+/// pool keeping statistics pays for a clock read on 1 call in 64.
+pub(crate) const SAMPLE_EVERY: u64 = 64;
+
+/// A timing in progress: the start time when this call is sampled.
+#[cfg(feature = "std")]
+pub(crate) type Stamp = Option<std::time::Instant>;
+/// Without `std` there is no clock: timings stay zero.
+#[cfg(not(feature = "std"))]
+pub(crate) type Stamp = ();
+
+/// The counters and sampled timings of a pool built with `.statistics(true)`.
+///
+/// `C` decides how they are shared: plain cells for single-thread pools,
+/// owner-written atomics for the per-thread pools of `ThreadLocalPool`, and
+/// atomic read-modify-writes for shared pools (exact once threads join).
+pub(crate) struct Recorder<C> {
+    pub(crate) allocations: C,
+    pub(crate) releases: C,
+    pub(crate) resets: C,
+    pub(crate) growth_events: C,
+    exhausted: C,
+    peak_in_use: C,
+    get_ns: C,
+    get_samples: C,
+    release_ns: C,
+    release_samples: C,
+    /// The cost of a clock read pair, subtracted from each sample.
+    #[cfg(feature = "std")]
+    overhead_ns: u64,
+}
+
+impl<C: Counter> Recorder<C> {
+    pub(crate) fn new() -> Self {
+        Self {
+            allocations: C::default(),
+            releases: C::default(),
+            resets: C::default(),
+            growth_events: C::default(),
+            exhausted: C::default(),
+            peak_in_use: C::default(),
+            get_ns: C::default(),
+            get_samples: C::default(),
+            release_ns: C::default(),
+            release_samples: C::default(),
+            #[cfg(feature = "std")]
+            overhead_ns: clock_overhead_ns(),
+        }
+    }
+
+    /// Starts a timing if call number `n` (from 0) is sampled.
+    #[inline]
+    pub(crate) fn start(&self, n: u64) -> Stamp {
+        #[cfg(feature = "std")]
+        {
+            (n % SAMPLE_EVERY == 0).then(std::time::Instant::now)
+        }
+        #[cfg(not(feature = "std"))]
+        {
+            let _ = n;
+        }
+    }
+
+    /// Ends a timing into `total` and `samples`.
+    #[inline]
+    fn end(&self, stamp: Stamp, total: &C, samples: &C) {
+        #[cfg(feature = "std")]
+        if let Some(start) = stamp {
+            let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            total.add(ns.saturating_sub(self.overhead_ns));
+            samples.add(1);
+        }
+        #[cfg(not(feature = "std"))]
+        let _ = (stamp, total, samples);
+    }
+
+    /// A successful `get`, with `in_use` objects out after it.
+    #[inline]
+    pub(crate) fn got(&self, stamp: Stamp, in_use: usize) {
+        self.end(stamp, &self.get_ns, &self.get_samples);
+        self.allocations.add(1);
+        self.peak_in_use.raise_to(in_use as u64);
+    }
+
+    /// A `get` that found every object in use.
+    #[cold]
+    pub(crate) fn exhausted(&self) {
+        self.exhausted.add(1);
+    }
+
+    /// A release finished (counted when it started).
+    #[inline]
+    pub(crate) fn released(&self, stamp: Stamp) {
+        self.end(stamp, &self.release_ns, &self.release_samples);
+    }
+
+    /// The counts and timing sums now.
+    pub(crate) fn totals(&self) -> Totals {
+        Totals {
+            allocations: self.allocations.get(),
+            releases: self.releases.get(),
+            resets: self.resets.get(),
+            growth_events: self.growth_events.get(),
+            exhausted: self.exhausted.get(),
+            peak_in_use: self.peak_in_use.get(),
+            get_ns: self.get_ns.get(),
+            get_samples: self.get_samples.get(),
+            release_ns: self.release_ns.get(),
+            release_samples: self.release_samples.get(),
+        }
+    }
+
+    /// Writes the counters and averages into `snapshot`.
+    pub(crate) fn fill(&self, snapshot: &mut StatsSnapshot) {
+        self.totals().fill(snapshot);
+    }
+}
+
+/// The minimum over a few back-to-back clock reads: what a sample costs
+/// beyond the work it times.
+#[cfg(feature = "std")]
+fn clock_overhead_ns() -> u64 {
+    (0..16)
+        .map(|_| {
+            let start = std::time::Instant::now();
+            u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+        })
+        .min()
+        .unwrap_or(0)
+}
+
+/// A recorder's figures, summable across the per-thread pools of a
+/// `ThreadLocalPool`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Totals {
+    allocations: u64,
+    releases: u64,
+    resets: u64,
+    growth_events: u64,
+    exhausted: u64,
+    peak_in_use: u64,
+    get_ns: u64,
+    get_samples: u64,
+    release_ns: u64,
+    release_samples: u64,
+}
+
+impl core::ops::Add for Totals {
+    type Output = Self;
+    /// Sums every figure; the peaks too, so a thread-local pool's peak is the
+    /// sum of its threads' peaks (an upper bound of the true peak).
+    fn add(self, o: Self) -> Self {
+        Self {
+            allocations: self.allocations + o.allocations,
+            releases: self.releases + o.releases,
+            resets: self.resets + o.resets,
+            growth_events: self.growth_events + o.growth_events,
+            exhausted: self.exhausted + o.exhausted,
+            peak_in_use: self.peak_in_use + o.peak_in_use,
+            get_ns: self.get_ns + o.get_ns,
+            get_samples: self.get_samples + o.get_samples,
+            release_ns: self.release_ns + o.release_ns,
+            release_samples: self.release_samples + o.release_samples,
+        }
+    }
+}
+
+impl Totals {
+    /// Writes the counters and averages into `snapshot`; the peak capacity is
+    /// the current one (stores never shrink).
+    pub(crate) fn fill(self, snapshot: &mut StatsSnapshot) {
+        let avg = |ns: u64, n: u64| if n == 0 { 0.0 } else { ns as f64 / n as f64 };
+        snapshot.total_allocations = self.allocations;
+        snapshot.total_releases = self.releases;
+        snapshot.total_resets = self.resets;
+        snapshot.growth_events = self.growth_events;
+        snapshot.exhausted = self.exhausted;
+        snapshot.peak_in_use = self.peak_in_use.max(snapshot.current_in_use);
+        snapshot.peak_capacity = snapshot.current_capacity;
+        snapshot.avg_allocation_time_ns = avg(self.get_ns, self.get_samples);
+        snapshot.avg_release_time_ns = avg(self.release_ns, self.release_samples);
     }
 }
 

@@ -4,7 +4,7 @@ use crate::error::{ConfigError, PoolExhausted};
 use crate::freelist::LocalStack;
 use crate::pool::guard::guard_impls;
 use crate::pool::hooks::{BoxedHooks, LocalHooks};
-use crate::slab::{Core, Lease};
+use crate::slab::{Core, Lease, Settings};
 use crate::stats::StatsSnapshot;
 use alloc::boxed::Box;
 use core::fmt;
@@ -90,12 +90,15 @@ impl<T> FixedPool<T> {
         F: Fn() -> T + 'static,
     {
         let capacity = ConfigError::expect_capacity(capacity, "FixedPool::new");
-        Self::from_parts(capacity, BoxedHooks::new(Box::new(init), None), false)
+        Self::from_parts(
+            Settings::fixed(capacity),
+            BoxedHooks::new(Box::new(init), None),
+        )
     }
 
-    pub(crate) fn from_parts(capacity: usize, hooks: LocalHooks<T>, pre_initialize: bool) -> Self {
+    pub(crate) fn from_parts(settings: Settings, hooks: LocalHooks<T>) -> Self {
         Self {
-            core: Core::new(capacity, hooks, pre_initialize),
+            core: Core::new(settings, hooks),
         }
     }
 
@@ -147,9 +150,33 @@ impl<T> FixedPool<T> {
         self.core.available()
     }
 
+    /// Drops every idle object the pool holds, keeping its slots: each is
+    /// rebuilt by `init` when next handed out. Returns how many were dropped.
+    /// Objects held by guards are untouched.
+    ///
+    /// ```
+    /// use fastalloc::PoolBuilder;
+    ///
+    /// let pool = PoolBuilder::new(|| vec![0u8; 1 << 20])
+    ///     .capacity(4)
+    ///     .pre_initialize(true)
+    ///     .build_fixed()?;
+    /// let held = pool.get()?;
+    /// assert_eq!(pool.trim(), 3, "three idle megabyte buffers freed");
+    /// assert_eq!(held.len(), 1 << 20);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If a `T::drop` panics; the slots taken so far stay free (empty).
+    pub fn trim(&self) -> usize {
+        self.core.trim()
+    }
+
     /// The pool's figures now; see [`StatsSnapshot`].
     pub fn stats(&self) -> StatsSnapshot {
-        StatsSnapshot::structural(self.in_use(), self.capacity())
+        self.core.stats()
     }
 }
 

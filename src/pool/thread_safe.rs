@@ -4,19 +4,22 @@ use crate::error::{ConfigError, PoolExhausted};
 use crate::freelist::TreiberStack;
 use crate::pool::guard::guard_impls;
 use crate::pool::hooks::{BoxedHooks, SharedHooks};
-use crate::slab::{Core, Lease};
+use crate::slab::{Core, Growable, Lease, Settings};
 use crate::stats::StatsSnapshot;
 use crate::sync::Arc;
 use alloc::boxed::Box;
 use core::fmt;
 
-type SharedCore<T> = Core<T, TreiberStack, SharedHooks<T>>;
+pub(crate) type SharedCore<T> = Core<T, TreiberStack, SharedHooks<T>, Growable>;
 
-/// A lock-free pool of at most `capacity` objects, shared by reference (it is
+/// A lock-free pool of `capacity` objects, shared by reference (it is
 /// `Send + Sync` when `T: Send`).
 ///
 /// Free objects sit on a tagged Treiber stack of slot indices: `get` and
 /// release are one compare-and-swap each when uncontended, and never block.
+/// Built with a [`max_capacity`](crate::PoolBuilder::max_capacity) above its
+/// capacity, the pool grows when it runs out, lock-free: threads that find it
+/// empty at once add one segment between them, and no object ever moves.
 /// [`get`](ThreadSafePool::get) returns a guard that borrows the pool;
 /// [`get_owned`](ThreadSafePool::get_owned) returns a `'static` guard that can
 /// move into a spawned thread or task.
@@ -68,12 +71,15 @@ impl<T: Send> ThreadSafePool<T> {
         F: Fn() -> T + Send + Sync + 'static,
     {
         let capacity = ConfigError::expect_capacity(capacity, "ThreadSafePool::new");
-        Self::from_parts(capacity, BoxedHooks::new(Box::new(init), None), false)
+        Self::from_parts(
+            Settings::fixed(capacity),
+            BoxedHooks::new(Box::new(init), None),
+        )
     }
 
-    pub(crate) fn from_parts(capacity: usize, hooks: SharedHooks<T>, pre_initialize: bool) -> Self {
+    pub(crate) fn from_parts(settings: Settings, hooks: SharedHooks<T>) -> Self {
         Self {
-            core: Arc::new(Core::new(capacity, hooks, pre_initialize)),
+            core: Arc::new(Core::new(settings, hooks)),
         }
     }
 }
@@ -154,10 +160,29 @@ impl<T> ThreadSafePool<T> {
         drop(guard);
     }
 
-    /// The number of objects the pool can hold.
+    /// The number of objects the pool can hold now (more after it grows).
     #[inline]
     pub fn capacity(&self) -> usize {
         self.core.capacity()
+    }
+
+    /// The capacity the pool may grow to: its capacity unless it was built
+    /// with a larger [`max_capacity`](crate::PoolBuilder::max_capacity).
+    pub fn max_capacity(&self) -> usize {
+        self.core.max_capacity()
+    }
+
+    /// Drops every idle object the pool holds, keeping its slots (see
+    /// [`FixedPool::trim`](crate::FixedPool::trim)). Returns how many were
+    /// dropped. A `get` on another thread that finds no free object while
+    /// this runs waits for it to finish rather than report exhaustion, so
+    /// `T::drop` must not `get` from this same pool.
+    ///
+    /// # Panics
+    ///
+    /// If a `T::drop` panics; the slots taken so far stay free (empty).
+    pub fn trim(&self) -> usize {
+        self.core.trim()
     }
 
     /// The number of objects held by guards now (exact when no `get` or
@@ -175,7 +200,7 @@ impl<T> ThreadSafePool<T> {
 
     /// The pool's figures now; see [`StatsSnapshot`].
     pub fn stats(&self) -> StatsSnapshot {
-        StatsSnapshot::structural(self.in_use(), self.capacity())
+        self.core.stats()
     }
 }
 
