@@ -140,9 +140,10 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         }
     }
 
-    /// Checks the settings for a pool kind: `default_max` is the maximum
-    /// when none is set (`None`: the kind never grows and refuses growth
-    /// settings), `grows_only_with_max` refuses `growth` alone.
+    /// Checks the settings for a pool kind. `growable` is the maximum when
+    /// none is set: `None` for kinds that never grow (they refuse growth
+    /// settings), `Some(0)` for kinds that grow only with an explicit
+    /// `max_capacity` above `capacity` (they refuse `growth` alone).
     fn check(&self, pool: &'static str, growable: Option<usize>) -> Result<Checked, ConfigError> {
         let capacity =
             ConfigError::check_capacity(self.capacity.ok_or(ConfigError::MissingCapacity)?)?;
@@ -253,6 +254,51 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     {
         let checked = self.check("ThreadSafePool", Some(0))?;
         Ok(ThreadSafePool::from_parts(
+            checked.settings,
+            self.shared_hooks(),
+        ))
+    }
+
+    /// Builds a [`ThreadLocalPool`](crate::ThreadLocalPool): `capacity`
+    /// objects for each thread that uses it.
+    ///
+    /// # Errors
+    ///
+    /// A [`ConfigError`] if the capacity is missing, 0, or too large, or if
+    /// `max_capacity` or `growth` was set (per-thread pools never grow).
+    #[cfg(feature = "std")]
+    pub fn build_thread_local(self) -> Result<crate::ThreadLocalPool<T>, ConfigError>
+    where
+        T: Send + 'static,
+        F: Send + Sync + 'static,
+        R: Send + Sync + 'static,
+    {
+        let checked = self.check("ThreadLocalPool", None)?;
+        Ok(crate::ThreadLocalPool::from_parts(
+            checked.settings,
+            self.shared_hooks(),
+        ))
+    }
+
+    /// Builds an [`AsyncPool`](crate::AsyncPool); it grows when
+    /// `max_capacity` is set above `capacity`.
+    ///
+    /// # Errors
+    ///
+    /// As [`build_thread_safe`](Self::build_thread_safe).
+    ///
+    /// # Panics
+    ///
+    /// If `pre_initialize` is set and `init` panics.
+    #[cfg(feature = "std")]
+    pub fn build_async(self) -> Result<crate::AsyncPool<T>, ConfigError>
+    where
+        T: Send,
+        F: Send + Sync + 'static,
+        R: Send + Sync + 'static,
+    {
+        let checked = self.check("AsyncPool", Some(0))?;
+        Ok(crate::AsyncPool::from_parts(
             checked.settings,
             self.shared_hooks(),
         ))

@@ -67,9 +67,12 @@ impl Growth {
         let grown = match self {
             Growth::Linear(n) => current.saturating_add(n),
             Growth::Exponential(f) => {
-                let g = (current as f64 * f).ceil();
-                // `as` saturates for floats beyond usize.
-                (g as usize).max(current + 1)
+                let g = current as f64 * f;
+                // Rounds up (no `f64::ceil` without std); `as` saturates for
+                // floats beyond usize.
+                let t = g as usize;
+                let up = if (t as f64) < g { t.saturating_add(1) } else { t };
+                up.max(current + 1)
             }
         };
         grown.min(max)

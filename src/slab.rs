@@ -423,6 +423,18 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         snapshot
     }
 
+    /// The counts and timing sums, when statistics are on.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn totals(&self) -> Option<crate::stats::Totals> {
+        self.stats.as_ref().map(|recorder| recorder.totals())
+    }
+
+    /// The pool's hooks.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn hooks(&self) -> &H {
+        &self.hooks
+    }
+
     /// Pops a slot (growing the store if the list is empty and the store may
     /// grow), filling it first if it is empty.
     #[inline(always)]

@@ -65,6 +65,7 @@ impl StatsSnapshot {
 
 /// One timing in this many calls is taken (per kind: get, release), so a
 /// pool keeping statistics pays for a clock read on 1 call in 64.
+#[cfg(feature = "std")]
 pub(crate) const SAMPLE_EVERY: u64 = 64;
 
 /// A timing in progress: the start time when this call is sampled.

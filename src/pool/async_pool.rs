@@ -1,0 +1,467 @@
+//! [`AsyncPool`]: `get().await` waits for a free object, fairly, on any
+//! executor.
+//!
+//! The objects live in the same lock-free core as [`ThreadSafePool`]'s
+//! (growth included); waiting is a FIFO list of wakers under a mutex that
+//! only waiting tasks and releases *while someone waits* touch:
+//!
+//! * `get` takes an object directly when nobody waits; otherwise it queues
+//!   (behind earlier waiters, never ahead of them).
+//! * A release pushes the object back, then, if anyone waits, moves the
+//!   first queued waiter to "notified" and wakes it. The waiter takes an
+//!   object when polled; if a `try_get` took it first, it goes back to the
+//!   front of the queue.
+//! * A dropped `get` future leaves the queue; if it had been notified, it
+//!   passes the wake-up on to the next waiter, so no release is lost.
+//!
+//! A waiter's attempts to take an object happen under the mutex, and a
+//! release checks for waiters after its push (both sides with a `SeqCst`
+//! fence between their write and their read), so a waiter either sees the
+//! released object or is seen by the release.
+//!
+//! [`ThreadSafePool`]: crate::ThreadSafePool
+
+use crate::error::{ConfigError, PoolExhausted};
+use crate::pool::guard::guard_impls;
+use crate::pool::hooks::{BoxedHooks, SharedHooks};
+use crate::pool::thread_safe::SharedCore;
+use crate::slab::{Core, Lease, Settings};
+use crate::stats::StatsSnapshot;
+use crate::sync::{fence, Arc, AtomicUsize, Mutex, MutexGuard, Ordering};
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+/// The tasks waiting for an object.
+struct WaitList {
+    /// Waiters queued or notified and not finished. `get` queues when it is
+    /// not zero, and releases look at the queue only when it is not zero.
+    waiting: AtomicUsize,
+    queue: Mutex<Queue>,
+}
+
+#[derive(Default)]
+struct Queue {
+    next_id: u64,
+    /// Waiting, oldest first.
+    waiting: VecDeque<(u64, Waker)>,
+    /// Woken by a release and not yet polled.
+    notified: Vec<u64>,
+}
+
+impl WaitList {
+    fn new() -> Self {
+        Self {
+            waiting: AtomicUsize::new(0),
+            queue: Mutex::new(Queue::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic in `init` under the lock leaves the queue consistent.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// After a release: wakes the first queued waiter, if any.
+    #[inline]
+    fn released(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) != 0 {
+            self.wake_first();
+        }
+    }
+
+    #[cold]
+    fn wake_first(&self) {
+        let waker = {
+            let mut queue = self.lock();
+            queue.notify_first()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl Queue {
+    /// Moves the first queued waiter to `notified`; returns its waker.
+    fn notify_first(&mut self) -> Option<Waker> {
+        let (id, waker) = self.waiting.pop_front()?;
+        self.notified.push(id);
+        Some(waker)
+    }
+}
+
+/// A waiter's place: not yet queued, queued under an id, or done.
+#[derive(Debug, Default)]
+struct Place {
+    id: Option<u64>,
+}
+
+impl Place {
+    /// One poll of a waiter: `take` tries to lease an object.
+    fn poll<L>(
+        &mut self,
+        list: &WaitList,
+        cx: &mut Context<'_>,
+        mut take: impl FnMut() -> Option<L>,
+    ) -> Poll<L> {
+        let Some(id) = self.id else {
+            // First poll: take an object directly when nobody waits.
+            if list.waiting.load(Ordering::Relaxed) == 0 {
+                if let Some(lease) = take() {
+                    return Poll::Ready(lease);
+                }
+            }
+            let mut queue = list.lock();
+            list.waiting.fetch_add(1, Ordering::SeqCst);
+            fence(Ordering::SeqCst);
+            if queue.waiting.is_empty() && queue.notified.is_empty() {
+                if let Some(lease) = take() {
+                    list.waiting.fetch_sub(1, Ordering::Relaxed);
+                    return Poll::Ready(lease);
+                }
+            }
+            let id = queue.next_id;
+            queue.next_id += 1;
+            queue.waiting.push_back((id, cx.waker().clone()));
+            self.id = Some(id);
+            return Poll::Pending;
+        };
+        let mut queue = list.lock();
+        if let Some(at) = queue.notified.iter().position(|&n| n == id) {
+            queue.notified.swap_remove(at);
+            fence(Ordering::SeqCst);
+            if let Some(lease) = take() {
+                list.waiting.fetch_sub(1, Ordering::Relaxed);
+                self.id = None;
+                return Poll::Ready(lease);
+            }
+            // Taken by a `try_get` in between: first in line again.
+            queue.waiting.push_front((id, cx.waker().clone()));
+        } else if let Some(entry) = queue.waiting.iter_mut().find(|e| e.0 == id) {
+            entry.1.clone_from(cx.waker());
+        }
+        Poll::Pending
+    }
+
+    /// A waiter dropped before it got an object: leaves the queue, passing a
+    /// wake-up it received on to the next waiter.
+    fn cancel(&mut self, list: &WaitList) {
+        let Some(id) = self.id.take() else { return };
+        let waker = {
+            let mut queue = list.lock();
+            list.waiting.fetch_sub(1, Ordering::Relaxed);
+            if let Some(at) = queue.notified.iter().position(|&n| n == id) {
+                queue.notified.swap_remove(at);
+                queue.notify_first()
+            } else {
+                if let Some(at) = queue.waiting.iter().position(|e| e.0 == id) {
+                    queue.waiting.remove(at);
+                }
+                None
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// A pool whose `get().await` waits while every object is in use and wakes
+/// when one is released. Runtime-agnostic (plain `Waker`s, no timer, no
+/// executor of its own), fair (waiters are served first come, first served)
+/// and cancellation-safe (a dropped `get` future loses no object and no
+/// wake-up). `Send + Sync` when `T: Send`; its guards and futures are `Send`
+/// when `T: Send`.
+///
+/// Shares [`ThreadSafePool`](crate::ThreadSafePool)'s lock-free core: when
+/// nobody waits, `get` costs a `try_get` plus one load, and it grows like a
+/// `ThreadSafePool` when built with a larger `max_capacity`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use fastalloc::AsyncPool;
+///
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     use std::task::{Context, Poll, Wake, Waker};
+/// #     struct Unpark(std::thread::Thread);
+/// #     impl Wake for Unpark { fn wake(self: Arc<Self>) { self.0.unpark() } }
+/// #     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+/// #     let mut f = std::pin::pin!(f);
+/// #     loop {
+/// #         if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(&waker)) { return v }
+/// #         std::thread::park();
+/// #     }
+/// # }
+/// let pool = Arc::new(AsyncPool::new(1, || vec![0u8; 1024]));
+/// block_on(async {
+///     let first = pool.get().await;
+///     assert!(pool.try_get().is_err(), "the only object is out");
+///     let pool2 = Arc::clone(&pool);
+///     let waiter = std::thread::spawn(move || block_on(async {
+///         pool2.get().await.len() // waits until `first` is dropped
+///     }));
+///     drop(first);
+///     assert_eq!(waiter.join().unwrap(), 1024);
+/// });
+/// ```
+pub struct AsyncPool<T> {
+    core: Arc<SharedCore<T>>,
+    waiters: Arc<WaitList>,
+}
+
+impl<T: Send> AsyncPool<T> {
+    /// A pool of `capacity` objects, each built by `init` on first use.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0 or above [`MAX_CAPACITY`](crate::MAX_CAPACITY) (the
+    /// builder returns a [`ConfigError`] instead).
+    #[track_caller]
+    pub fn new<F>(capacity: usize, init: F) -> Self
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        let capacity = ConfigError::expect_capacity(capacity, "AsyncPool::new");
+        Self::from_parts(
+            Settings::fixed(capacity),
+            BoxedHooks::new(Box::new(init), None),
+        )
+    }
+
+    pub(crate) fn from_parts(settings: Settings, hooks: SharedHooks<T>) -> Self {
+        Self {
+            core: Arc::new(Core::new(settings, hooks)),
+            waiters: Arc::new(WaitList::new()),
+        }
+    }
+}
+
+impl<T> AsyncPool<T> {
+    /// Waits for a free object and hands it out. Never fails: it waits as
+    /// long as every object is in use. Waiters are served in the order they
+    /// first polled. Dropping the future before it completes gives up its
+    /// place (and any object or wake-up meant for it goes to the next waiter).
+    ///
+    /// `init` may run while the pool's wait-list lock is held (for a waiter's
+    /// first object), so it must not use this same pool.
+    pub fn get(&self) -> Acquire<'_, T> {
+        Acquire {
+            pool: self,
+            place: Place::default(),
+        }
+    }
+
+    /// Hands out a free object now, or fails without waiting. It does not
+    /// queue, so it may take an object ahead of waiting tasks.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolExhausted`] when every object is in use.
+    #[inline]
+    pub fn try_get(&self) -> Result<AsyncGuard<'_, T>, PoolExhausted> {
+        match Lease::new(&*self.core) {
+            Ok(lease) => Ok(self.guard(lease)),
+            Err(core) => Err(PoolExhausted::new(core.capacity())),
+        }
+    }
+
+    fn guard<'a>(&'a self, lease: Lease<&'a SharedCore<T>>) -> AsyncGuard<'a, T> {
+        AsyncGuard {
+            lease,
+            _wake: WakeNext(&self.waiters),
+        }
+    }
+
+    /// Like [`get`](Self::get), with a guard that keeps the pool's storage
+    /// alive by reference count: `'static`, and `Send` when `T: Send`, so it
+    /// can move into a spawned task.
+    pub fn get_owned(self: &alloc::sync::Arc<Self>) -> AcquireOwned<T> {
+        AcquireOwned {
+            core: Arc::clone(&self.core),
+            waiters: Arc::clone(&self.waiters),
+            place: Place::default(),
+        }
+    }
+
+    /// Gives an object back: the same as dropping its guard.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` came from another pool, or if the reset hook panics.
+    #[track_caller]
+    pub fn release(&self, guard: AsyncGuard<'_, T>) {
+        guard.lease.assert_from(&self.core, "AsyncPool::release");
+        drop(guard);
+    }
+
+    /// Gives an owned object back: the same as dropping its guard.
+    ///
+    /// # Panics
+    ///
+    /// As [`release`](Self::release).
+    #[track_caller]
+    pub fn release_owned(&self, guard: AsyncOwnedGuard<T>) {
+        guard
+            .lease
+            .assert_from(&self.core, "AsyncPool::release_owned");
+        drop(guard);
+    }
+
+    /// The number of objects the pool can hold now (more after it grows).
+    pub fn capacity(&self) -> usize {
+        self.core.capacity()
+    }
+
+    /// The capacity the pool may grow to.
+    pub fn max_capacity(&self) -> usize {
+        self.core.max_capacity()
+    }
+
+    /// The number of objects held by guards now.
+    pub fn in_use(&self) -> usize {
+        self.core.in_use()
+    }
+
+    /// The number of objects `try_get` can hand out now.
+    pub fn available(&self) -> usize {
+        self.core.available()
+    }
+
+    /// The number of tasks waiting in `get` now.
+    pub fn waiting(&self) -> usize {
+        self.waiters.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Drops every idle object, keeping the slots: see
+    /// [`ThreadSafePool::trim`](crate::ThreadSafePool::trim).
+    pub fn trim(&self) -> usize {
+        self.core.trim()
+    }
+
+    /// The pool's figures now; see [`StatsSnapshot`]. A `get` that waits is
+    /// one allocation when it completes; `exhausted` counts the failed
+    /// attempts (`try_get` failures, and each time a `get` had to wait).
+    pub fn stats(&self) -> StatsSnapshot {
+        self.core.stats()
+    }
+}
+
+impl<T> fmt::Debug for AsyncPool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncPool")
+            .field("capacity", &self.capacity())
+            .field("in_use", &self.in_use())
+            .field("waiting", &self.waiting())
+            .finish()
+    }
+}
+
+/// The future of [`AsyncPool::get`]: resolves to a guard.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Acquire<'a, T> {
+    pool: &'a AsyncPool<T>,
+    place: Place,
+}
+
+impl<'a, T> Future for Acquire<'a, T> {
+    type Output = AsyncGuard<'a, T>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let pool = this.pool;
+        this.place
+            .poll(&pool.waiters, cx, || Lease::new(&*pool.core).ok())
+            .map(|lease| pool.guard(lease))
+    }
+}
+
+impl<T> Drop for Acquire<'_, T> {
+    fn drop(&mut self) {
+        self.place.cancel(&self.pool.waiters);
+    }
+}
+
+impl<T> fmt::Debug for Acquire<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acquire").field("queued", &self.place.id.is_some()).finish()
+    }
+}
+
+/// The future of [`AsyncPool::get_owned`]: resolves to an owned guard.
+#[must_use = "futures do nothing unless awaited"]
+pub struct AcquireOwned<T> {
+    core: Arc<SharedCore<T>>,
+    waiters: Arc<WaitList>,
+    place: Place,
+}
+
+impl<T> Future for AcquireOwned<T> {
+    type Output = AsyncOwnedGuard<T>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let core = &this.core;
+        this.place
+            .poll(&this.waiters, cx, || Lease::new(Arc::clone(core)).ok())
+            .map(|lease| AsyncOwnedGuard {
+                lease,
+                _wake: WakeNextOwned(Arc::clone(&this.waiters)),
+            })
+    }
+}
+
+impl<T> Drop for AcquireOwned<T> {
+    fn drop(&mut self) {
+        self.place.cancel(&self.waiters);
+    }
+}
+
+impl<T> fmt::Debug for AcquireOwned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AcquireOwned").field("queued", &self.place.id.is_some()).finish()
+    }
+}
+
+/// Wakes the next waiter after the guard's lease went back (fields drop in
+/// order: the lease first).
+struct WakeNext<'a>(&'a WaitList);
+
+impl Drop for WakeNext<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.released();
+    }
+}
+
+/// [`WakeNext`] for owned guards.
+struct WakeNextOwned(Arc<WaitList>);
+
+impl Drop for WakeNextOwned {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.released();
+    }
+}
+
+/// An object on loan from an [`AsyncPool`], borrowing the pool. `Send` when
+/// `T: Send`. Dropping it wakes the next waiting task.
+pub struct AsyncGuard<'a, T> {
+    lease: Lease<&'a SharedCore<T>>,
+    _wake: WakeNext<'a>,
+}
+
+guard_impls!(AsyncGuard<'a>);
+
+/// An object on loan from an [`AsyncPool`] that keeps the pool's storage
+/// alive: `'static`, and `Send` when `T: Send`. From
+/// [`AsyncPool::get_owned`].
+pub struct AsyncOwnedGuard<T> {
+    lease: Lease<Arc<SharedCore<T>>>,
+    _wake: WakeNextOwned,
+}
+
+guard_impls!(AsyncOwnedGuard);

@@ -1,0 +1,405 @@
+//! [`ThreadLocalPool`]: one pool per thread, no shared state on the hot path.
+//!
+//! Each thread that uses the pool gets its own fixed pool of
+//! `capacity_per_thread` objects, found through a per-thread serial number:
+//! `get` and release are the single-thread pool's operations plus two
+//! acquire loads to find the thread's pool, with no atomic read-modify-write.
+//!
+//! Lifetimes: the pool owns every thread's pool (`Arc`s in a table indexed
+//! by serial). A thread holds weak references to the pools it used and, when
+//! it exits, drops their idle objects; when the pool is dropped first, it
+//! drops every thread's pool, idle objects included. Serial numbers are
+//! recycled only after their thread's exit hook has run, and only when that
+//! thread left no object on loan, so a recycled serial never shares a pool
+//! with a thread still using it.
+
+use crate::error::{ConfigError, PoolExhausted};
+use crate::freelist::LocalStack;
+use crate::pool::guard::guard_impls;
+use crate::pool::hooks::{BoxedHooks, SharedHooks};
+use crate::slab::{Core, Hooks, Lease, Settings};
+use crate::stats::{StatsSnapshot, Totals};
+use crate::sync::{Arc, AtomicU32};
+use alloc::boxed::Box;
+use alloc::sync::Weak;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
+use core::fmt;
+use std::sync::{Mutex, OnceLock};
+
+/// One thread's pool: a fixed core whose list words and counters are atomics
+/// written by the owner thread only, so other threads may read its figures.
+type LocalCore<T> = Core<T, LocalStack<AtomicU32>, ThreadHooks<T>>;
+
+/// A thread's pool, shared (by `Arc`) between the pool's table and, weakly,
+/// the thread's exit hook.
+struct ThreadCore<T> {
+    core: LocalCore<T>,
+}
+
+// SAFETY: I8, I12 — a `ThreadCore`'s non-atomic state (the list's stack
+// entries, the hooks' `registered` flag) is touched only by its owner thread
+// (the one whose serial indexes it: through `get`, its `!Send` guards and its
+// exit hook) or by the thread that drops the last `Arc` (then no one else can
+// reach it). Other threads only read its atomics (`stats`). Owners change
+// only after the previous owner's exit hook ran (serials are recycled then),
+// with the serial mutex ordering the two. `T: Send`: objects built on one
+// thread may be dropped on another (pool drop).
+unsafe impl<T: Send> Sync for ThreadCore<T> {}
+// SAFETY: I8, I12 — as above: moving the last `Arc` moves exclusive access.
+unsafe impl<T: Send> Send for ThreadCore<T> {}
+
+/// The pool's hooks for one thread's core: the shared closures, plus
+/// whether the owner thread's exit hook knows this core (a core drained at
+/// an earlier owner's exit is registered again by its next owner).
+struct ThreadHooks<T> {
+    shared: Arc<SharedHooks<T>>,
+    registered: Cell<bool>,
+}
+
+impl<T> Hooks<T> for ThreadHooks<T> {
+    fn init(&self) -> T {
+        self.shared.init()
+    }
+    #[inline(always)]
+    fn has_reset(&self) -> bool {
+        self.shared.has_reset()
+    }
+    fn reset(&self, value: &mut T) {
+        self.shared.reset(value);
+    }
+}
+
+/// What a thread's exit hook does with each core it used.
+trait ExitDrain {
+    /// Drops the idle objects; returns whether no object is on loan.
+    fn drain_at_exit(&self) -> bool;
+}
+
+impl<T: Send + 'static> ExitDrain for ThreadCore<T> {
+    fn drain_at_exit(&self) -> bool {
+        self.core.trim();
+        self.core.hooks().registered.set(false);
+        self.core.in_use() == 0
+    }
+}
+
+// === per-thread serials ===
+
+/// Serial numbers of live threads: the next never used, and those freed by
+/// exited threads.
+struct Serials {
+    next: usize,
+    free: Vec<usize>,
+}
+
+static SERIALS: Mutex<Serials> = Mutex::new(Serials {
+    next: 0,
+    free: Vec::new(),
+});
+
+/// A thread's serial and the cores its exit hook drains.
+struct ThreadState {
+    serial: Cell<usize>,
+    cores: RefCell<Vec<Weak<dyn ExitDrain>>>,
+}
+
+const NO_SERIAL: usize = usize::MAX;
+
+std::thread_local! {
+    static THREAD: ThreadState = const {
+        ThreadState { serial: Cell::new(NO_SERIAL), cores: RefCell::new(Vec::new()) }
+    };
+}
+
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        let mut reusable = true;
+        for core in self.cores.get_mut().drain(..) {
+            if let Some(core) = core.upgrade() {
+                reusable &= core.drain_at_exit();
+            }
+        }
+        let serial = self.serial.get();
+        if serial != NO_SERIAL && reusable {
+            // A thread that left objects on loan (a guard kept in another
+            // thread-local) keeps its serial for ever: its pools stay its own.
+            let mut serials = SERIALS.lock().unwrap_or_else(|e| e.into_inner());
+            serials.free.push(serial);
+        }
+    }
+}
+
+/// The calling thread's serial, assigned on first use.
+#[inline]
+fn serial() -> usize {
+    let serial = THREAD
+        .try_with(|t| t.serial.get())
+        .unwrap_or(NO_SERIAL);
+    if serial != NO_SERIAL {
+        return serial;
+    }
+    assign_serial()
+}
+
+#[cold]
+fn assign_serial() -> usize {
+    THREAD
+        .try_with(|t| {
+            let mut serials = SERIALS.lock().unwrap_or_else(|e| e.into_inner());
+            let serial = serials.free.pop().unwrap_or_else(|| {
+                serials.next += 1;
+                serials.next - 1
+            });
+            t.serial.set(serial);
+            serial
+        })
+        .expect(
+            "ThreadLocalPool used while this thread's exit hooks run, after its thread-local \
+             state was destroyed; get objects before the thread starts exiting",
+        )
+}
+
+/// Adds a core to the calling thread's exit list.
+fn register_exit<T: Send + 'static>(core: Arc<ThreadCore<T>>) {
+    let weak: Weak<dyn ExitDrain> = Arc::downgrade(&(core as Arc<dyn ExitDrain>));
+    // If the state is already gone the thread is exiting: the pool's drop
+    // will drop the objects instead.
+    let _ = THREAD.try_with(|t| t.cores.borrow_mut().push(weak));
+}
+
+// === the table ===
+
+/// Buckets of the serial-indexed table: bucket `b` holds serials
+/// `2^b - 1 .. 2^(b+1) - 1`.
+const BUCKETS: usize = usize::BITS as usize;
+
+type Slot<T> = OnceLock<Arc<ThreadCore<T>>>;
+
+/// Bucket and offset of a serial.
+#[inline(always)]
+fn bucket_of(serial: usize) -> (usize, usize) {
+    let n = serial + 1;
+    let bucket = (usize::BITS - 1 - n.leading_zeros()) as usize;
+    (bucket, n - (1 << bucket))
+}
+
+/// A pool that gives each thread its own pool of `capacity_per_thread`
+/// objects: the hot path touches only the calling thread's objects, with no
+/// atomic read-modify-write. `Send + Sync` when `T: Send`; its guards are not
+/// `Send` (an object goes back to the pool of the thread that took it).
+///
+/// A thread's pool is made on its first `get`. Its idle objects are dropped
+/// when the thread exits or when the pool is dropped, whichever comes first.
+/// [`capacity`](Self::capacity), [`in_use`](Self::in_use) and
+/// [`available`](Self::available) are the calling thread's; [`stats`](Self::stats)
+/// sums over every thread.
+///
+/// ```
+/// use fastalloc::ThreadLocalPool;
+///
+/// let pool = ThreadLocalPool::new(2, || Vec::<u8>::with_capacity(256));
+/// std::thread::scope(|s| {
+///     for _ in 0..3 {
+///         s.spawn(|| {
+///             let a = pool.get().unwrap();
+///             let b = pool.get().unwrap();
+///             assert!(pool.get().is_err(), "2 per thread");
+///             drop((a, b));
+///         });
+///     }
+/// });
+/// let stats = pool.stats();
+/// assert_eq!(stats.current_in_use, 0);
+/// ```
+///
+/// Guards stay on their thread:
+///
+/// ```compile_fail,E0277
+/// use fastalloc::ThreadLocalPool;
+///
+/// let pool = ThreadLocalPool::new(1, || 0u32);
+/// let guard = pool.get().unwrap();
+/// std::thread::scope(|s| {
+///     s.spawn(move || drop(guard)); // error: the guard is not `Send`
+/// });
+/// ```
+pub struct ThreadLocalPool<T> {
+    hooks: Arc<SharedHooks<T>>,
+    capacity: usize,
+    pre_initialize: bool,
+    statistics: bool,
+    table: [OnceLock<Box<[Slot<T>]>>; BUCKETS],
+}
+
+impl<T: Send + 'static> ThreadLocalPool<T> {
+    /// A pool giving each thread `capacity_per_thread` objects, each built by
+    /// `init` on first use, on the thread that uses it.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity_per_thread` is 0 or above
+    /// [`MAX_CAPACITY`](crate::MAX_CAPACITY) (the builder returns a
+    /// [`ConfigError`] instead).
+    #[track_caller]
+    pub fn new<F>(capacity_per_thread: usize, init: F) -> Self
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        let capacity = ConfigError::expect_capacity(capacity_per_thread, "ThreadLocalPool::new");
+        Self::from_parts(
+            Settings::fixed(capacity),
+            BoxedHooks::new(Box::new(init), None),
+        )
+    }
+
+    pub(crate) fn from_parts(settings: Settings, hooks: SharedHooks<T>) -> Self {
+        Self {
+            hooks: Arc::new(hooks),
+            capacity: settings.starts[1] as usize,
+            pre_initialize: settings.pre_initialize,
+            statistics: settings.statistics,
+            table: core::array::from_fn(|_| OnceLock::new()),
+        }
+    }
+
+    /// The calling thread's pool, made (and registered with the thread's
+    /// exit hook) on first use.
+    #[inline]
+    fn local(&self) -> &LocalCore<T> {
+        let (bucket, offset) = bucket_of(serial());
+        if let Some(slots) = self.table[bucket].get() {
+            if let Some(core) = slots[offset].get() {
+                if core.core.hooks().registered.get() {
+                    return &core.core;
+                }
+            }
+        }
+        self.make_local(bucket, offset)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn make_local(&self, bucket: usize, offset: usize) -> &LocalCore<T> {
+        let slots = self.table[bucket].get_or_init(|| (0..1usize << bucket).map(|_| OnceLock::new()).collect());
+        // Only this thread (the serial's owner) initialises its slot.
+        let core = slots[offset].get_or_init(|| {
+            let settings = Settings {
+                pre_initialize: self.pre_initialize,
+                statistics: self.statistics,
+                ..Settings::fixed(self.capacity)
+            };
+            let hooks = ThreadHooks {
+                shared: Arc::clone(&self.hooks),
+                registered: Cell::new(false),
+            };
+            Arc::new(ThreadCore {
+                core: Core::new(settings, hooks),
+            })
+        });
+        if !core.core.hooks().registered.get() {
+            register_exit(Arc::clone(core));
+            core.core.hooks().registered.set(true);
+        }
+        &core.core
+    }
+
+    /// Hands out a free object from the calling thread's pool, building it
+    /// if its slot is still empty.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolExhausted`] when all of this thread's `capacity_per_thread`
+    /// objects are held by its guards (other threads' objects are theirs).
+    ///
+    /// # Panics
+    ///
+    /// If `init` panics; the pool stays usable and the slot stays free.
+    #[inline]
+    pub fn get(&self) -> Result<ThreadLocalGuard<'_, T>, PoolExhausted> {
+        match Lease::new(self.local()) {
+            Ok(lease) => Ok(ThreadLocalGuard { lease }),
+            Err(core) => Err(PoolExhausted::new(core.capacity())),
+        }
+    }
+
+    /// Gives an object back: the same as dropping its guard.
+    ///
+    /// # Panics
+    ///
+    /// If `guard` came from another pool, or if the reset hook panics.
+    #[track_caller]
+    pub fn release(&self, guard: ThreadLocalGuard<'_, T>) {
+        guard
+            .lease
+            .assert_from(self.local(), "ThreadLocalPool::release");
+        drop(guard);
+    }
+
+    /// The number of objects each thread's pool holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The number of the calling thread's objects held by its guards.
+    pub fn in_use(&self) -> usize {
+        self.local().in_use()
+    }
+
+    /// The number of objects the calling thread can get now.
+    pub fn available(&self) -> usize {
+        self.local().available()
+    }
+
+    /// Drops the calling thread's idle objects, keeping its slots (see
+    /// [`FixedPool::trim`](crate::FixedPool::trim)). Returns how many.
+    pub fn trim(&self) -> usize {
+        self.local().trim()
+    }
+
+    /// The pool's figures summed over every thread that has used it (and has
+    /// not had its pool dropped): `current_capacity` is the sum of their
+    /// capacities, `current_in_use` of their objects on loan.
+    pub fn stats(&self) -> StatsSnapshot {
+        let mut snapshot = StatsSnapshot::default();
+        let mut totals = Totals::default();
+        for core in self.cores() {
+            let s = core.core.stats();
+            snapshot.current_in_use += s.current_in_use;
+            snapshot.current_capacity += s.current_capacity;
+            if let Some(t) = core.core.totals() {
+                totals = totals + t;
+            }
+        }
+        if self.statistics {
+            totals.fill(&mut snapshot);
+        }
+        snapshot
+    }
+
+    /// Every thread's pool made so far.
+    fn cores(&self) -> impl Iterator<Item = &ThreadCore<T>> {
+        self.table
+            .iter()
+            .filter_map(OnceLock::get)
+            .flat_map(|slots| slots.iter().filter_map(OnceLock::get))
+            .map(|core| &**core)
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for ThreadLocalPool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadLocalPool")
+            .field("capacity_per_thread", &self.capacity)
+            .field("threads", &self.cores().count())
+            .finish()
+    }
+}
+
+/// An object on loan from the calling thread's part of a
+/// [`ThreadLocalPool`]; gives it back when dropped. Not `Send`.
+pub struct ThreadLocalGuard<'a, T> {
+    lease: Lease<&'a LocalCore<T>>,
+}
+
+guard_impls!(ThreadLocalGuard<'a>);
