@@ -231,7 +231,10 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         R: 'static,
     {
         let checked = self.check("GrowingPool", Some(crate::MAX_CAPACITY))?;
-        Ok(GrowingPool::from_parts(checked.settings, self.local_hooks()))
+        Ok(GrowingPool::from_parts(
+            checked.settings,
+            self.local_hooks(),
+        ))
     }
 
     /// Builds a [`ThreadSafePool`]; it grows when `max_capacity` is set above

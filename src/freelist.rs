@@ -504,7 +504,11 @@ mod tests {
         assert_eq!(drain(&list, &words), [(1, true), (0, false), (3, true)]);
         assert_eq!(list.pop(&words), None);
         let none = Plain::<L::Word>::new(0);
-        assert_eq!(L::new(0, &none.0).pop(&none), None, "an empty list pops nothing");
+        assert_eq!(
+            L::new(0, &none.0).pop(&none),
+            None,
+            "an empty list pops nothing"
+        );
     }
 
     #[test]

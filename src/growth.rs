@@ -71,7 +71,11 @@ impl Growth {
                 // Rounds up (no `f64::ceil` without std); `as` saturates for
                 // floats beyond usize.
                 let t = g as usize;
-                let up = if (t as f64) < g { t.saturating_add(1) } else { t };
+                let up = if (t as f64) < g {
+                    t.saturating_add(1)
+                } else {
+                    t
+                };
                 up.max(current + 1)
             }
         };
@@ -134,9 +138,7 @@ mod tests {
 
     #[test]
     fn doubling_to_the_index_space_is_a_short_table() {
-        let starts = Growth::default()
-            .schedule(1, crate::MAX_CAPACITY)
-            .unwrap();
+        let starts = Growth::default().schedule(1, crate::MAX_CAPACITY).unwrap();
         assert_eq!(starts.len(), 33);
         assert_eq!(*starts.last().unwrap() as usize, crate::MAX_CAPACITY);
     }

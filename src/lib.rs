@@ -25,10 +25,10 @@ mod tests;
 pub use builder::PoolBuilder;
 pub use error::{ConfigError, PoolExhausted};
 pub use growth::{Growth, MAX_SEGMENTS};
-pub use pool::fixed::{FixedGuard, FixedPool, Pool};
-pub use pool::growing::{GrowingGuard, GrowingPool};
 #[cfg(feature = "std")]
 pub use pool::async_pool::{Acquire, AcquireOwned, AsyncGuard, AsyncOwnedGuard, AsyncPool};
+pub use pool::fixed::{FixedGuard, FixedPool, Pool};
+pub use pool::growing::{GrowingGuard, GrowingPool};
 #[cfg(feature = "std")]
 pub use pool::thread_local::{ThreadLocalGuard, ThreadLocalPool};
 pub use pool::thread_safe::{OwnedGuard, ThreadSafeGuard, ThreadSafePool};

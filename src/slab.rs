@@ -118,7 +118,10 @@ impl<T, W: Word, S: Shape> Store<T, W, S> {
     /// [`Growth::schedule`](crate::Growth)); only segment 0 is allocated.
     fn new(starts: Vec<u32>) -> Self {
         assert!(starts.len() >= 2 && starts[0] == 0);
-        assert!(S::GROWS || starts.len() == 2, "a fixed store has one segment");
+        assert!(
+            S::GROWS || starts.len() == 2,
+            "a fixed store has one segment"
+        );
         let first_len = starts[1];
         Self {
             first: Segment::new(first_len as usize),

@@ -388,7 +388,9 @@ impl<T> Drop for Acquire<'_, T> {
 
 impl<T> fmt::Debug for Acquire<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Acquire").field("queued", &self.place.id.is_some()).finish()
+        f.debug_struct("Acquire")
+            .field("queued", &self.place.id.is_some())
+            .finish()
     }
 }
 
@@ -422,7 +424,9 @@ impl<T> Drop for AcquireOwned<T> {
 
 impl<T> fmt::Debug for AcquireOwned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AcquireOwned").field("queued", &self.place.id.is_some()).finish()
+        f.debug_struct("AcquireOwned")
+            .field("queued", &self.place.id.is_some())
+            .finish()
     }
 }
 

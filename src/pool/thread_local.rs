@@ -133,9 +133,7 @@ impl Drop for ThreadState {
 /// The calling thread's serial, assigned on first use.
 #[inline]
 fn serial() -> usize {
-    let serial = THREAD
-        .try_with(|t| t.serial.get())
-        .unwrap_or(NO_SERIAL);
+    let serial = THREAD.try_with(|t| t.serial.get()).unwrap_or(NO_SERIAL);
     if serial != NO_SERIAL {
         return serial;
     }
@@ -281,7 +279,8 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     #[cold]
     #[inline(never)]
     fn make_local(&self, bucket: usize, offset: usize) -> &LocalCore<T> {
-        let slots = self.table[bucket].get_or_init(|| (0..1usize << bucket).map(|_| OnceLock::new()).collect());
+        let slots = self.table[bucket]
+            .get_or_init(|| (0..1usize << bucket).map(|_| OnceLock::new()).collect());
         // Only this thread (the serial's owner) initialises its slot.
         let core = slots[offset].get_or_init(|| {
             let settings = Settings {

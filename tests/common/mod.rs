@@ -2,7 +2,10 @@
 //! trait over the pool kinds so each property is checked on every pool.
 #![allow(dead_code)]
 
-use fastalloc::{FixedPool, PoolBuilder, PoolExhausted, ThreadSafePool};
+use fastalloc::{
+    AsyncPool, FixedPool, GrowingPool, Growth, PoolBuilder, PoolExhausted, ThreadLocalPool,
+    ThreadSafePool,
+};
 use std::ops::DerefMut;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -203,6 +206,163 @@ impl TestPool for ThreadSafePool<Tracked> {
     }
 }
 
+/// Growing pools in the shared tests start at half the capacity (unless
+/// pre-initialised) and grow one object per step to it, so every property
+/// is also checked across segment boundaries. Their `capacity` in these
+/// tests is the maximum.
+fn growing_builder(
+    capacity: usize,
+    c: &Counters,
+    pre_initialize: bool,
+) -> PoolBuilder<Tracked, impl Fn() -> Tracked + Send + Sync + 'static> {
+    let initial = if pre_initialize {
+        capacity
+    } else {
+        capacity.div_ceil(2)
+    };
+    PoolBuilder::new(c.init())
+        .capacity(initial)
+        .max_capacity(capacity)
+        .growth(Growth::Linear(1))
+        .pre_initialize(pre_initialize)
+}
+
+impl TestPool for GrowingPool<Tracked> {
+    type Guard<'a> = fastalloc::GrowingGuard<'a, Tracked>;
+    const NAME: &'static str = "GrowingPool";
+    fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self {
+        let b = growing_builder(capacity, c, pre_initialize);
+        if reset {
+            b.reset(c.reset()).build_growing().unwrap()
+        } else {
+            b.build_growing().unwrap()
+        }
+    }
+    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
+        GrowingPool::get(self)
+    }
+    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
+        GrowingPool::release(self, guard)
+    }
+    fn capacity(&self) -> usize {
+        self.max_capacity()
+    }
+    fn in_use(&self) -> usize {
+        GrowingPool::in_use(self)
+    }
+    fn available(&self) -> usize {
+        self.max_capacity() - GrowingPool::in_use(self)
+    }
+}
+
+/// A `ThreadSafePool` built to grow (see [`growing_builder`]).
+pub struct GrowingShared(pub ThreadSafePool<Tracked>);
+
+impl TestPool for GrowingShared {
+    type Guard<'a> = fastalloc::ThreadSafeGuard<'a, Tracked>;
+    const NAME: &'static str = "growing ThreadSafePool";
+    fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self {
+        let b = growing_builder(capacity, c, pre_initialize);
+        if pre_initialize {
+            // No growth settings without a maximum above the capacity.
+            let b = PoolBuilder::new(c.init())
+                .capacity(capacity)
+                .pre_initialize(true);
+            return Self(if reset {
+                b.reset(c.reset()).build_thread_safe().unwrap()
+            } else {
+                b.build_thread_safe().unwrap()
+            });
+        }
+        Self(if reset {
+            b.reset(c.reset()).build_thread_safe().unwrap()
+        } else {
+            b.build_thread_safe().unwrap()
+        })
+    }
+    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
+        self.0.get()
+    }
+    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
+        self.0.release(guard)
+    }
+    fn capacity(&self) -> usize {
+        self.0.max_capacity()
+    }
+    fn in_use(&self) -> usize {
+        self.0.in_use()
+    }
+    fn available(&self) -> usize {
+        self.0.max_capacity() - self.0.in_use()
+    }
+}
+
+impl TestPool for ThreadLocalPool<Tracked> {
+    type Guard<'a> = fastalloc::ThreadLocalGuard<'a, Tracked>;
+    const NAME: &'static str = "ThreadLocalPool";
+    fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self {
+        let b = PoolBuilder::new(c.init())
+            .capacity(capacity)
+            .pre_initialize(pre_initialize);
+        let pool = if reset {
+            b.reset(c.reset()).build_thread_local().unwrap()
+        } else {
+            b.build_thread_local().unwrap()
+        };
+        if pre_initialize {
+            // A thread's pool (and its pre-initialised objects) is made on
+            // the thread's first use.
+            pool.available();
+        }
+        pool
+    }
+    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
+        ThreadLocalPool::get(self)
+    }
+    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
+        ThreadLocalPool::release(self, guard)
+    }
+    fn capacity(&self) -> usize {
+        ThreadLocalPool::capacity(self)
+    }
+    fn in_use(&self) -> usize {
+        ThreadLocalPool::in_use(self)
+    }
+    fn available(&self) -> usize {
+        ThreadLocalPool::available(self)
+    }
+}
+
+impl TestPool for AsyncPool<Tracked> {
+    type Guard<'a> = fastalloc::AsyncGuard<'a, Tracked>;
+    const NAME: &'static str = "AsyncPool";
+    fn build(capacity: usize, c: &Counters, reset: bool, pre_initialize: bool) -> Self {
+        let b = PoolBuilder::new(c.init())
+            .capacity(capacity)
+            .pre_initialize(pre_initialize);
+        if reset {
+            b.reset(c.reset()).build_async().unwrap()
+        } else {
+            b.build_async().unwrap()
+        }
+    }
+    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
+        self.try_get()
+    }
+    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
+        AsyncPool::release(self, guard)
+    }
+    fn capacity(&self) -> usize {
+        AsyncPool::capacity(self)
+    }
+    fn in_use(&self) -> usize {
+        AsyncPool::in_use(self)
+    }
+    fn available(&self) -> usize {
+        AsyncPool::available(self)
+    }
+}
+
 /// Defines one `#[test]` per pool kind from a generic function `fn f<P: TestPool>()`.
 #[macro_export]
 macro_rules! for_each_pool {
@@ -212,6 +372,18 @@ macro_rules! for_each_pool {
         }
         mod thread_safe_pool {
             $(#[test] fn $f() { super::$f::<fastalloc::ThreadSafePool<$crate::common::Tracked>>() })*
+        }
+        mod growing_pool {
+            $(#[test] fn $f() { super::$f::<fastalloc::GrowingPool<$crate::common::Tracked>>() })*
+        }
+        mod growing_thread_safe_pool {
+            $(#[test] fn $f() { super::$f::<$crate::common::GrowingShared>() })*
+        }
+        mod thread_local_pool {
+            $(#[test] fn $f() { super::$f::<fastalloc::ThreadLocalPool<$crate::common::Tracked>>() })*
+        }
+        mod async_pool {
+            $(#[test] fn $f() { super::$f::<fastalloc::AsyncPool<$crate::common::Tracked>>() })*
         }
     };
 }

@@ -1,0 +1,259 @@
+//! AsyncPool: waiting, fairness, cancellation, on tokio and on a bare
+//! executor.
+
+mod common;
+
+use common::{scaled, Counters};
+use fastalloc::{AsyncPool, PoolBuilder};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+/// A waker that records that it was woken.
+#[derive(Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+impl Flag {
+    fn take(&self) -> bool {
+        self.0.swap(false, SeqCst)
+    }
+}
+
+/// Polls `f` once with `flag` as its waker.
+fn poll_once<F: Future + Unpin>(f: &mut F, flag: &Arc<Flag>) -> Poll<F::Output> {
+    let waker = Waker::from(Arc::clone(flag));
+    Pin::new(f).poll(&mut Context::from_waker(&waker))
+}
+
+/// Runs a future to completion on the calling thread (park/unpark).
+fn block_on<F: Future>(f: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+#[test]
+fn get_completes_at_once_when_an_object_is_free() {
+    let pool = AsyncPool::new(2, || 7u32);
+    let flag = Arc::new(Flag::default());
+    let mut f = Box::pin(pool.get());
+    match poll_once(&mut f, &flag) {
+        Poll::Ready(g) => assert_eq!(*g, 7),
+        Poll::Pending => panic!("a free object must be handed out on the first poll"),
+    };
+}
+
+#[test]
+fn waiters_are_served_first_come_first_served() {
+    let pool = AsyncPool::new(1, || 0u32);
+    let held = pool.try_get().unwrap();
+    let flags: Vec<Arc<Flag>> = (0..3).map(|_| Arc::new(Flag::default())).collect();
+    let mut futures: Vec<_> = (0..3).map(|_| Box::pin(pool.get())).collect();
+    for (f, flag) in futures.iter_mut().zip(&flags) {
+        assert!(poll_once(f, flag).is_pending());
+    }
+    assert_eq!(pool.waiting(), 3);
+    drop(held);
+    for i in 0..3 {
+        // Exactly the oldest waiter is woken by each release.
+        let woken: Vec<bool> = flags.iter().map(|f| f.take()).collect();
+        let mut expected = vec![false; 3];
+        expected[i] = true;
+        assert_eq!(woken, expected, "release {i}");
+        // A later waiter polled now does not jump the queue.
+        for j in (i + 1)..3 {
+            assert!(poll_once(&mut futures[j], &flags[j]).is_pending());
+        }
+        let g = match poll_once(&mut futures[i], &flags[i]) {
+            Poll::Ready(g) => g,
+            Poll::Pending => panic!("woken waiter {i} got nothing"),
+        };
+        drop(g);
+    }
+    assert_eq!(pool.waiting(), 0);
+}
+
+#[test]
+fn a_cancelled_waiter_passes_its_wake_up_on() {
+    let pool = AsyncPool::new(1, || 0u32);
+    let held = pool.try_get().unwrap();
+    let (a, b) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+    let mut fa = Box::pin(pool.get());
+    let mut fb = Box::pin(pool.get());
+    assert!(poll_once(&mut fa, &a).is_pending());
+    assert!(poll_once(&mut fb, &b).is_pending());
+    drop(held); // wakes A
+    assert!(a.take() && !b.take());
+    drop(fa); // A gives up: its wake-up goes to B
+    assert!(b.take(), "B woken after A was cancelled");
+    assert!(poll_once(&mut fb, &b).is_ready());
+    assert_eq!(pool.waiting(), 0);
+}
+
+#[test]
+fn a_cancelled_queued_waiter_leaves_the_queue() {
+    let pool = AsyncPool::new(1, || 0u32);
+    let held = pool.try_get().unwrap();
+    let (a, b) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+    let mut fa = Box::pin(pool.get());
+    let mut fb = Box::pin(pool.get());
+    assert!(poll_once(&mut fa, &a).is_pending());
+    assert!(poll_once(&mut fb, &b).is_pending());
+    drop(fa);
+    assert_eq!(pool.waiting(), 1);
+    drop(held);
+    assert!(b.take());
+    assert!(poll_once(&mut fb, &b).is_ready());
+}
+
+#[test]
+fn a_waiter_robbed_by_try_get_stays_first_in_line() {
+    let pool = AsyncPool::new(1, || 0u32);
+    let held = pool.try_get().unwrap();
+    let (a, b) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+    let mut fa = Box::pin(pool.get());
+    let mut fb = Box::pin(pool.get());
+    assert!(poll_once(&mut fa, &a).is_pending());
+    assert!(poll_once(&mut fb, &b).is_pending());
+    drop(held);
+    let robber = pool.try_get().unwrap(); // takes the object before A polls
+    assert!(a.take());
+    assert!(poll_once(&mut fa, &a).is_pending());
+    drop(robber);
+    assert!(a.take() && !b.take(), "A is still first");
+    assert!(poll_once(&mut fa, &a).is_ready());
+}
+
+#[test]
+fn works_on_a_plain_executor_across_threads() {
+    let pool = Arc::new(AsyncPool::new(2, || 0usize));
+    let rounds = scaled(500, 20);
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || {
+                block_on(async {
+                    for _ in 0..rounds {
+                        let mut g = pool.get().await;
+                        *g += 1;
+                    }
+                })
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let total: usize = block_on(async {
+        let a = pool.get().await;
+        let b = pool.get().await;
+        *a + *b
+    });
+    assert_eq!(total, 4 * rounds);
+    assert_eq!(pool.waiting(), 0);
+}
+
+#[test]
+fn guards_and_futures_are_send() {
+    fn send<S: Send>(_: &S) {}
+    let pool = Arc::new(AsyncPool::new(1, String::new));
+    send(&pool.get());
+    send(&pool.get_owned());
+    send(&pool.try_get().unwrap());
+}
+
+#[cfg(not(miri))]
+mod on_tokio {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_more_tasks_than_objects_all_finish() {
+        let c = Counters::new();
+        let pool = Arc::new(
+            PoolBuilder::new(c.init())
+                .capacity(4)
+                .reset(c.reset())
+                .statistics(true)
+                .build_async()
+                .unwrap(),
+        );
+        let done = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..200)
+            .map(|t| {
+                let (pool, done) = (Arc::clone(&pool), Arc::clone(&done));
+                tokio::spawn(async move {
+                    let mut g = pool.get_owned().await;
+                    g.claim(t);
+                    g.dirty = true;
+                    tokio::task::yield_now().await; // hold it across an await
+                    g.unclaim(t);
+                    drop(g);
+                    done.fetch_add(1, SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(done.load(SeqCst), 200);
+        assert!(c.built() <= 4);
+        let s = pool.stats();
+        assert_eq!((s.total_allocations, s.total_releases), (200, 200));
+        assert_eq!(s.current_in_use, 0);
+        assert_eq!(pool.waiting(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn timeouts_cancel_waiters_without_losing_objects() {
+        let pool = Arc::new(AsyncPool::new(2, || 0u64));
+        let tasks: Vec<_> = (0..100u64)
+            .map(|t| {
+                let pool = Arc::clone(&pool);
+                tokio::spawn(async move {
+                    // Short timeouts for half the tasks: many give up while
+                    // queued, some right after being woken.
+                    let limit = Duration::from_micros(if t % 2 == 0 { 50 } else { 50_000 });
+                    match tokio::time::timeout(limit, pool.get()).await {
+                        Ok(mut g) => {
+                            *g += 1;
+                            tokio::time::sleep(Duration::from_micros(100)).await;
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                })
+            })
+            .collect();
+        let mut served = 0u64;
+        for t in tasks {
+            served += u64::from(t.await.unwrap());
+        }
+        assert!(served > 0);
+        assert_eq!(pool.waiting(), 0, "every cancelled waiter left the queue");
+        assert_eq!(pool.in_use(), 0, "no object lost");
+        // Both objects are immediately available, and together counted every use.
+        let a = pool.try_get().unwrap();
+        let b = pool.try_get().unwrap();
+        assert_eq!(*a + *b, served);
+    }
+}

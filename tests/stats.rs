@@ -1,0 +1,159 @@
+//! Statistics: exact counts (also across threads), zero when off, a table
+//! when printed.
+
+mod common;
+
+use common::{scaled, Counters};
+use fastalloc::{PoolBuilder, StatsSnapshot};
+
+#[test]
+fn counts_every_event_exactly() {
+    let c = Counters::new();
+    let pool = PoolBuilder::new(c.init())
+        .capacity(3)
+        .reset(c.reset())
+        .statistics(true)
+        .build_fixed()
+        .unwrap();
+    let a = pool.get().unwrap();
+    let b = pool.get().unwrap();
+    let x = pool.get().unwrap();
+    assert!(pool.get().is_err());
+    assert!(pool.get().is_err());
+    drop((a, b));
+    pool.release(x);
+    let _d = pool.get().unwrap();
+    let s = pool.stats();
+    assert_eq!(s.total_allocations, 4);
+    assert_eq!(s.total_releases, 3);
+    assert_eq!(s.total_resets, 3);
+    assert_eq!(s.exhausted, 2);
+    assert_eq!(s.peak_in_use, 3);
+    assert_eq!((s.current_in_use, s.current_capacity), (1, 3));
+    assert_eq!((s.peak_capacity, s.growth_events), (3, 0));
+    assert!(
+        s.avg_allocation_time_ns >= 0.0 && s.avg_release_time_ns >= 0.0,
+        "{s:?}"
+    );
+}
+
+#[test]
+fn timings_are_sampled_means() {
+    let pool = PoolBuilder::new(|| vec![0u8; 64])
+        .capacity(4)
+        .reset(|v: &mut Vec<u8>| {
+            // A reset slow enough to show in the release timing.
+            std::thread::sleep(std::time::Duration::from_micros(50));
+            v.clear();
+        })
+        .statistics(true)
+        .build_fixed()
+        .unwrap();
+    for _ in 0..130 {
+        drop(pool.get().unwrap());
+    }
+    let s = pool.stats();
+    assert!(
+        s.avg_release_time_ns > 10_000.0,
+        "releases sleep 50 µs in reset: {s:?}"
+    );
+}
+
+#[test]
+fn everything_but_the_current_figures_is_zero_when_off() {
+    let pool = PoolBuilder::new(|| 0u8).capacity(2).build_fixed().unwrap();
+    let _a = pool.get().unwrap();
+    let _b = pool.get().unwrap();
+    assert!(pool.get().is_err());
+    assert_eq!(
+        pool.stats(),
+        StatsSnapshot {
+            current_in_use: 2,
+            current_capacity: 2,
+            ..StatsSnapshot::default()
+        }
+    );
+}
+
+#[test]
+fn shared_counts_add_up_after_threads_join() {
+    let c = Counters::new();
+    let pool = PoolBuilder::new(c.init())
+        .capacity(2)
+        .max_capacity(6)
+        .reset(c.reset())
+        .statistics(true)
+        .build_thread_safe()
+        .unwrap();
+    let rounds = scaled(5_000, 50);
+    let threads = 4;
+    let got = std::sync::atomic::AtomicU64::new(0);
+    let failed = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for i in 0..rounds {
+                    match pool.get() {
+                        Ok(g) => {
+                            got.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if i % 3 == 0 {
+                                let _second = pool.get().map(|h| {
+                                    got.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                    h
+                                });
+                            }
+                            drop(g);
+                        }
+                        Err(_) => {
+                            failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let s = pool.stats();
+    let got = got.into_inner();
+    assert_eq!(s.total_allocations, got);
+    assert_eq!(s.total_releases, got);
+    assert_eq!(s.total_resets, got);
+    assert_eq!(c.resets() as u64, got);
+    assert_eq!(s.exhausted, failed.into_inner());
+    assert_eq!(s.current_in_use, 0);
+    assert!(s.peak_in_use >= 2 && s.peak_in_use <= 6, "{s:?}");
+    assert_eq!(s.peak_capacity, s.current_capacity);
+    assert_eq!(
+        s.growth_events as usize,
+        [2, 4, 6]
+            .iter()
+            .position(|&c| c == s.current_capacity)
+            .unwrap()
+    );
+}
+
+#[test]
+fn display_is_a_table_of_every_figure() {
+    let pool = PoolBuilder::new(|| 0u8)
+        .capacity(2)
+        .statistics(true)
+        .build_thread_safe()
+        .unwrap();
+    drop(pool.get().unwrap());
+    let text = pool.stats().to_string();
+    assert_eq!(text.lines().count(), 11, "{text}");
+    for label in [
+        "in use",
+        "capacity",
+        "allocations",
+        "releases",
+        "exhausted",
+        "avg get (ns)",
+    ] {
+        assert!(text.contains(label), "{label} missing:\n{text}");
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("allocations") && l.ends_with(" 1")),
+        "{text}"
+    );
+}
