@@ -25,6 +25,10 @@ MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-strict-provenance" \
 
 echo "== miri: threaded tests over 8 scheduler seeds"
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
-    cargo +nightly miri test --test threads
+    cargo +nightly miri test --test threads --test async_pool --test thread_local
+MIRIFLAGS="-Zmiri-many-seeds=0..8" \
+    cargo +nightly miri test --test growth racing
+MIRIFLAGS="-Zmiri-many-seeds=0..8" \
+    cargo +nightly miri test --test stats shared
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
     cargo +nightly miri test --lib treiber_pops_are_exclusive

@@ -7,6 +7,10 @@
 
 #[cfg(not(loom))]
 pub(crate) use alloc::sync::Arc;
+/// The standard `Arc` (with `Weak`) even under loom, for state loom does not
+/// model: the thread-local pool's registry.
+#[cfg(feature = "std")]
+pub(crate) use alloc::sync::{Arc as StdArc, Weak as StdWeak};
 #[cfg(not(loom))]
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub(crate) use core::sync::atomic::{

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{scaled, Counters};
+use common::scaled;
+#[cfg(not(any(miri, loom)))]
+use common::Counters;
 use fastalloc::{AsyncPool, PoolBuilder};
 use std::future::Future;
 use std::pin::Pin;
@@ -181,7 +183,9 @@ fn guards_and_futures_are_send() {
     send(&pool.try_get().unwrap());
 }
 
-#[cfg(not(miri))]
+/// tokio is not a dependency under loom (see Cargo.toml), and its runtime
+/// is too slow under Miri.
+#[cfg(not(any(miri, loom)))]
 mod on_tokio {
     use super::*;
     use std::time::Duration;

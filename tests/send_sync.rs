@@ -65,3 +65,34 @@ fn errors_and_snapshots_cross_threads() {
     send::<fastalloc::ConfigError>();
     sync::<fastalloc::StatsSnapshot>();
 }
+
+#[test]
+fn growing_pool_stays_on_one_thread() {
+    assert_not_impl!(fastalloc::GrowingPool<u8>: Sync);
+    assert_not_impl!(fastalloc::GrowingPool<u8>: Send);
+    assert_not_impl!(fastalloc::GrowingGuard<'static, u8>: Send);
+}
+
+#[test]
+fn thread_local_pool_is_shared_but_its_guards_stay_home() {
+    send::<fastalloc::ThreadLocalPool<Vec<u8>>>();
+    sync::<fastalloc::ThreadLocalPool<Vec<u8>>>();
+    sync::<fastalloc::ThreadLocalPool<Cell<u8>>>();
+    assert_not_impl!(fastalloc::ThreadLocalPool<Rc<u8>>: Sync);
+    assert_not_impl!(fastalloc::ThreadLocalPool<Rc<u8>>: Send);
+    assert_not_impl!(fastalloc::ThreadLocalGuard<'static, Vec<u8>>: Send);
+    assert_not_impl!(fastalloc::ThreadLocalGuard<'static, Vec<u8>>: Sync);
+}
+
+#[test]
+fn async_pool_guards_and_futures_are_send() {
+    send::<fastalloc::AsyncPool<Vec<u8>>>();
+    sync::<fastalloc::AsyncPool<Vec<u8>>>();
+    send::<fastalloc::AsyncGuard<'static, Vec<u8>>>();
+    send::<fastalloc::AsyncOwnedGuard<Vec<u8>>>();
+    is_static::<fastalloc::AsyncOwnedGuard<Vec<u8>>>();
+    send::<fastalloc::Acquire<'static, Vec<u8>>>();
+    send::<fastalloc::AcquireOwned<Vec<u8>>>();
+    assert_not_impl!(fastalloc::AsyncPool<Rc<u8>>: Sync);
+    assert_not_impl!(fastalloc::AsyncOwnedGuard<Rc<u8>>: Send);
+}

@@ -289,6 +289,24 @@ impl<T> AsyncPool<T> {
         }
     }
 
+    /// Like [`try_get`](Self::try_get), with an owned guard (see
+    /// [`get_owned`](Self::get_owned)).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolExhausted`] when every object is in use.
+    pub fn try_get_owned(
+        self: &alloc::sync::Arc<Self>,
+    ) -> Result<AsyncOwnedGuard<T>, PoolExhausted> {
+        match Lease::new(Arc::clone(&self.core)) {
+            Ok(lease) => Ok(AsyncOwnedGuard {
+                lease,
+                _wake: WakeNextOwned(Arc::clone(&self.waiters)),
+            }),
+            Err(core) => Err(PoolExhausted::new(core.capacity())),
+        }
+    }
+
     /// Gives an object back: the same as dropping its guard.
     ///
     /// # Panics

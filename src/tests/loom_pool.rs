@@ -5,6 +5,7 @@
 //! violation.
 
 use crate::{PoolBuilder, ThreadSafePool};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use loom::sync::Arc;
 use loom::thread;
@@ -81,4 +82,81 @@ fn loom_owned_guard_outlives_the_pool() {
         drop(pool); // may run before or after the worker drops its guard
         assert_eq!(worker.join().unwrap(), 4);
     });
+}
+
+/// Two threads find a growing pool empty at once: between them they add one
+/// segment (of two slots), not two, and each gets its own object.
+#[test]
+fn loom_racing_growth_adds_one_segment() {
+    loom::model(|| {
+        let pool = Arc::new(
+            PoolBuilder::new(|| 0usize)
+                .capacity(1)
+                .max_capacity(5)
+                .growth(crate::Growth::Linear(2))
+                .build_thread_safe()
+                .unwrap(),
+        );
+        let first = pool.get().unwrap();
+        let workers: Vec<_> = (0..2)
+            .map(|t| {
+                let pool = pool.clone();
+                thread::spawn(move || {
+                    let mut g = pool.get().expect("growth makes room for both");
+                    *g = t + 10;
+                    let seen = *g;
+                    drop(g);
+                    seen
+                })
+            })
+            .collect();
+        let seen: Vec<usize> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        assert_eq!(seen, [10, 11], "each thread saw only its own write");
+        drop(first);
+        assert_eq!(pool.capacity(), 3, "one segment of 2 added, not two");
+        assert_eq!(pool.in_use(), 0);
+    });
+}
+
+/// A waiter of an async pool is cancelled while a release races with it: the
+/// object is not lost and the other waiter is served.
+#[test]
+fn loom_async_cancelled_waiter_loses_no_wake_up() {
+    use crate::AsyncPool;
+    use core::future::Future;
+    use core::pin::Pin;
+    use core::task::{Context, Poll};
+    loom::model(|| {
+        let pool = alloc::sync::Arc::new(AsyncPool::new(1, || 0u32));
+        let held = pool.try_get_owned().unwrap();
+        let waker = futures_noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut a = Box::pin(pool.get());
+        let mut b = Box::pin(pool.get());
+        assert!(a.as_mut().poll(&mut cx).is_pending());
+        assert!(b.as_mut().poll(&mut cx).is_pending());
+        let releaser = thread::spawn(move || drop(held));
+        drop(a); // may run before, during or after the release
+        releaser.join().unwrap();
+        // B was woken (by the release or by A passing it on) and gets the object.
+        match Pin::new(&mut b).poll(&mut cx) {
+            Poll::Ready(g) => drop(g),
+            Poll::Pending => panic!("the object was released but B was not served"),
+        }
+        assert_eq!(pool.waiting(), 0);
+        assert_eq!(pool.in_use(), 0);
+    });
+}
+
+/// A waker that does nothing (the model polls by hand).
+fn futures_noop_waker() -> core::task::Waker {
+    use core::task::{RawWaker, RawWakerVTable, Waker};
+    const VTABLE: RawWakerVTable = RawWakerVTable::new(
+        |_| RawWaker::new(core::ptr::null(), &VTABLE),
+        |_| {},
+        |_| {},
+        |_| {},
+    );
+    // SAFETY: every vtable function ignores the null data pointer.
+    unsafe { Waker::from_raw(RawWaker::new(core::ptr::null(), &VTABLE)) }
 }

@@ -1,14 +1,51 @@
 //! Loom models of `TreiberStack`: every interleaving (up to the preemption
 //! bound) of concurrent pops and pushes hands each index to one owner.
 
-use crate::freelist::{FreeList, TreiberStack};
+use crate::freelist::{FreeList, TreiberStack, Word, Words};
+use crate::sync::AtomicU32;
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use loom::sync::Arc;
 use loom::thread;
 
+/// A Treiber stack with its link words (in a pool they live in the store).
+struct Stack {
+    list: TreiberStack,
+    words: Plain,
+}
+
+struct Plain(Box<[AtomicU32]>);
+
+impl Words for Plain {
+    type W = AtomicU32;
+    unsafe fn word(&self, i: u32) -> &AtomicU32 {
+        &self.0[i as usize]
+    }
+}
+
+impl Stack {
+    fn new(n: usize) -> Self {
+        let words = Plain((0..n).map(|_| <AtomicU32 as Word>::new(0)).collect());
+        Self {
+            list: TreiberStack::new(n, &words.0),
+            words,
+        }
+    }
+    fn pop(&self) -> Option<(u32, bool)> {
+        self.list.pop(&self.words)
+    }
+    /// # Safety
+    ///
+    /// As `FreeList::push`.
+    unsafe fn push(&self, index: u32, filled: bool) {
+        // SAFETY: the caller's contract.
+        unsafe { self.list.push(&self.words, index, filled) }
+    }
+}
+
 /// Pops everything left and checks that, with the indices the threads hold,
 /// each of `0..n` is accounted for exactly once.
-fn assert_each_index_once(stack: &TreiberStack, held: Vec<u32>, n: u32) {
+fn assert_each_index_once(stack: &Stack, held: Vec<u32>, n: u32) {
     let mut all = held;
     while let Some((i, _)) = stack.pop() {
         all.push(i);
@@ -24,7 +61,7 @@ fn assert_each_index_once(stack: &TreiberStack, held: Vec<u32>, n: u32) {
 #[test]
 fn loom_concurrent_pops_take_distinct_indices() {
     loom::model(|| {
-        let stack = Arc::new(TreiberStack::new(2));
+        let stack = Arc::new(Stack::new(2));
         let poppers: Vec<_> = (0..2)
             .map(|_| {
                 let stack = stack.clone();
@@ -40,7 +77,7 @@ fn loom_concurrent_pops_take_distinct_indices() {
 #[test]
 fn loom_push_races_pop() {
     loom::model(|| {
-        let stack = Arc::new(TreiberStack::new(2));
+        let stack = Arc::new(Stack::new(2));
         let (a, _) = stack.pop().unwrap();
         let s1 = stack.clone();
         // SAFETY: I1, I10 — `a` was popped above and is pushed once.
@@ -68,7 +105,7 @@ fn loom_push_races_pop() {
 #[test]
 fn loom_aba_attempt_is_defeated_by_the_tag() {
     loom::model(|| {
-        let stack = Arc::new(TreiberStack::new(3));
+        let stack = Arc::new(Stack::new(3));
         let s1 = stack.clone();
         let victim = thread::spawn(move || s1.pop().map(|(i, _)| i));
         let s2 = stack.clone();
@@ -89,7 +126,7 @@ fn loom_aba_attempt_is_defeated_by_the_tag() {
 #[test]
 fn loom_three_threads_cycle_one_index_each() {
     loom::model(|| {
-        let stack = Arc::new(TreiberStack::new(2));
+        let stack = Arc::new(Stack::new(2));
         let workers: Vec<_> = (0..3)
             .map(|_| {
                 let stack = stack.clone();
