@@ -6,7 +6,7 @@
 //! Needs valgrind and `gungraun-runner` of the same version as the `gungraun`
 //! dev-dependency: `cargo bench --bench instructions` — see benches/README.md.
 
-use fastalloc::{FixedPool, PoolBuilder, ThreadSafePool};
+use fastalloc::{AsyncPool, FixedPool, GrowingPool, PoolBuilder, ThreadLocalPool, ThreadSafePool};
 use gungraun::{library_benchmark, library_benchmark_group, main};
 use std::hint::black_box;
 
@@ -30,6 +30,42 @@ fn thread_safe() -> ThreadSafePool<Obj> {
         .capacity(1024)
         .pre_initialize(true)
         .build_thread_safe()
+        .unwrap()
+}
+
+fn fixed_stats() -> FixedPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(1024)
+        .pre_initialize(true)
+        .statistics(true)
+        .build_fixed()
+        .unwrap()
+}
+
+fn growing() -> GrowingPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(1024)
+        .max_capacity(2048)
+        .pre_initialize(true)
+        .build_growing()
+        .unwrap()
+}
+
+fn thread_local() -> ThreadLocalPool<Obj> {
+    let pool = PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(1024)
+        .pre_initialize(true)
+        .build_thread_local()
+        .unwrap();
+    drop(pool.get()); // make this thread's pool outside the measured loop
+    pool
+}
+
+fn async_pool() -> AsyncPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(1024)
+        .pre_initialize(true)
+        .build_async()
         .unwrap()
 }
 
@@ -59,6 +95,34 @@ fn thread_safe_pool(pool: ThreadSafePool<Obj>) -> ThreadSafePool<Obj> {
 }
 
 #[library_benchmark]
+#[bench::round_trips_10000(fixed_stats())]
+fn fixed_pool_statistics_on(pool: FixedPool<Obj>) -> FixedPool<Obj> {
+    round_trips!(pool.get().unwrap());
+    pool
+}
+
+#[library_benchmark]
+#[bench::round_trips_10000(growing())]
+fn growing_pool(pool: GrowingPool<Obj>) -> GrowingPool<Obj> {
+    round_trips!(pool.get().unwrap());
+    pool
+}
+
+#[library_benchmark]
+#[bench::round_trips_10000(thread_local())]
+fn thread_local_pool(pool: ThreadLocalPool<Obj>) -> ThreadLocalPool<Obj> {
+    round_trips!(pool.get().unwrap());
+    pool
+}
+
+#[library_benchmark]
+#[bench::round_trips_10000(async_pool())]
+fn async_pool_try_get(pool: AsyncPool<Obj>) -> AsyncPool<Obj> {
+    round_trips!(pool.try_get().unwrap());
+    pool
+}
+
+#[library_benchmark]
 #[bench::round_trips_10000()]
 fn box_new() {
     round_trips!(Box::new(Obj([0; 8])));
@@ -66,7 +130,15 @@ fn box_new() {
 
 library_benchmark_group!(
     name = round_trip,
-    benchmarks = [fixed_pool, thread_safe_pool, box_new]
+    benchmarks = [
+        fixed_pool,
+        fixed_pool_statistics_on,
+        growing_pool,
+        thread_safe_pool,
+        thread_local_pool,
+        async_pool_try_get,
+        box_new
+    ]
 );
 
 main!(library_benchmark_groups = round_trip);

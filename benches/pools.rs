@@ -7,7 +7,7 @@
 //! `cargo bench --bench pools` — see benches/README.md.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use fastalloc::{FixedPool, PoolBuilder, ThreadSafePool};
+use fastalloc::{AsyncPool, FixedPool, GrowingPool, PoolBuilder, ThreadLocalPool, ThreadSafePool};
 use std::hint::black_box;
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -40,6 +40,51 @@ fn thread_safe() -> ThreadSafePool<Obj> {
         .capacity(CAPACITY)
         .pre_initialize(true)
         .build_thread_safe()
+        .unwrap()
+}
+
+/// The same pools with statistics on (the "statistics on" row of DESIGN).
+fn fixed_stats() -> FixedPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(CAPACITY)
+        .pre_initialize(true)
+        .statistics(true)
+        .build_fixed()
+        .unwrap()
+}
+
+fn thread_safe_stats() -> ThreadSafePool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(CAPACITY)
+        .pre_initialize(true)
+        .statistics(true)
+        .build_thread_safe()
+        .unwrap()
+}
+
+/// A growing pool at its initial capacity (allowed to double once).
+fn growing() -> GrowingPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(CAPACITY)
+        .max_capacity(2 * CAPACITY)
+        .pre_initialize(true)
+        .build_growing()
+        .unwrap()
+}
+
+fn thread_local() -> ThreadLocalPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(CAPACITY)
+        .pre_initialize(true)
+        .build_thread_local()
+        .unwrap()
+}
+
+fn async_pool() -> AsyncPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(CAPACITY)
+        .pre_initialize(true)
+        .build_async()
         .unwrap()
 }
 
@@ -92,6 +137,46 @@ fn round_trip(c: &mut Criterion) {
             t.elapsed()
         })
     });
+    let pool = fixed_stats();
+    g.bench_function("FixedPool statistics on", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            round_trips!(iters, pool.get().unwrap());
+            t.elapsed()
+        })
+    });
+    let pool = thread_safe_stats();
+    g.bench_function("ThreadSafePool statistics on", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            round_trips!(iters, pool.get().unwrap());
+            t.elapsed()
+        })
+    });
+    let pool = growing();
+    g.bench_function("GrowingPool", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            round_trips!(iters, pool.get().unwrap());
+            t.elapsed()
+        })
+    });
+    let pool = thread_local();
+    g.bench_function("ThreadLocalPool", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            round_trips!(iters, pool.get().unwrap());
+            t.elapsed()
+        })
+    });
+    let pool = async_pool();
+    g.bench_function("AsyncPool try_get", |b| {
+        b.iter_custom(|iters| {
+            let t = Instant::now();
+            round_trips!(iters, pool.try_get().unwrap());
+            t.elapsed()
+        })
+    });
     g.finish();
 }
 
@@ -121,6 +206,7 @@ fn batched<G>(iters: u64, mut get: impl FnMut() -> G, time_gets: bool) -> Durati
 fn batch(c: &mut Criterion) {
     let fixed = fixed();
     let shared = thread_safe();
+    let local = thread_local();
     for (op, time_gets) in [
         ("get_in_batch_of_256", true),
         ("release_in_batch_of_256", false),
@@ -160,6 +246,9 @@ fn batch(c: &mut Criterion) {
         g.bench_function("ThreadSafePool", |b| {
             b.iter_custom(|iters| batched(iters, || shared.get().unwrap(), time_gets))
         });
+        g.bench_function("ThreadLocalPool", |b| {
+            b.iter_custom(|iters| batched(iters, || local.get().unwrap(), time_gets))
+        });
         g.finish();
     }
 }
@@ -190,7 +279,17 @@ fn on_threads(threads: usize, iters: u64, work: impl Fn(u64) + Sync) -> Duration
 fn contended(c: &mut Criterion) {
     let mut g = c.benchmark_group("round_trip_threads_sharing_one_pool");
     let pool = thread_safe();
+    let local = thread_local();
     for threads in [1, 2] {
+        g.bench_with_input(
+            BenchmarkId::new("ThreadLocalPool", threads),
+            &threads,
+            |b, &t| {
+                b.iter_custom(|iters| {
+                    on_threads(t, iters, |n| round_trips!(n, local.get().unwrap()))
+                })
+            },
+        );
         g.bench_with_input(BenchmarkId::new("Box::new", threads), &threads, |b, &t| {
             b.iter_custom(|iters| on_threads(t, iters, |n| round_trips!(n, Box::new(Obj([0; 8])))))
         });

@@ -55,7 +55,10 @@ impl Growth {
     pub(crate) fn check(self) -> Result<Self, ConfigError> {
         match self {
             Growth::Linear(0) => Err(ConfigError::ZeroIncrement),
-            Growth::Exponential(f) if !(f > 1.0) || !f.is_finite() => {
+            // NaN is neither above nor below 1.0: refused too.
+            Growth::Exponential(f)
+                if f.partial_cmp(&1.0) != Some(core::cmp::Ordering::Greater) || !f.is_finite() =>
+            {
                 Err(ConfigError::GrowthFactorTooSmall { factor: f })
             }
             g => Ok(g),
