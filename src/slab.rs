@@ -420,8 +420,8 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     /// when statistics are on.
     pub(crate) fn stats(&self) -> StatsSnapshot {
         let mut snapshot = StatsSnapshot::structural(self.in_use(), self.capacity());
-        if let Some(recorder) = &self.stats {
-            recorder.fill(&mut snapshot);
+        if let Some(totals) = self.totals() {
+            totals.fill(&mut snapshot);
         }
         snapshot
     }
@@ -429,7 +429,9 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     /// The counts and timing sums, when statistics are on.
     #[cfg_attr(not(feature = "std"), allow(dead_code))]
     pub(crate) fn totals(&self) -> Option<crate::stats::Totals> {
-        self.stats.as_ref().map(|recorder| recorder.totals())
+        self.stats
+            .as_ref()
+            .map(|recorder| recorder.totals(self.in_use(), self.hooks.has_reset()))
     }
 
     /// The pool's hooks.
@@ -452,7 +454,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     /// and the peak.
     #[inline(never)]
     fn acquire_recorded(&self, recorder: &Recorder<L::Counter>) -> Option<(u32, NonNull<T>)> {
-        let stamp = recorder.start(recorder.allocations.get());
+        let stamp = recorder.begin_get();
         let got = self.acquire_plain();
         match got {
             Some(_) => recorder.got(stamp, self.in_use()),
@@ -569,16 +571,20 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         let stamp = self
             .stats
             .as_ref()
-            .map(|recorder| (recorder, recorder.start(recorder.releases.add(1) - 1)));
+            .map(|recorder| (recorder, recorder.begin_release()));
         if self.hooks.has_reset() {
             struct DropAndPushBackEmpty<'a, T, L: FreeList, S: Shape> {
                 store: &'a Store<T, L::Word, S>,
                 free: &'a L,
+                recorder: Option<&'a Recorder<L::Counter>>,
                 index: u32,
                 ptr: NonNull<T>,
             }
             impl<T, L: FreeList, S: Shape> Drop for DropAndPushBackEmpty<'_, T, L, S> {
                 fn drop(&mut self) {
+                    if let Some(recorder) = self.recorder {
+                        recorder.reset_panicked();
+                    }
                     self.free.count_in();
                     // SAFETY: I1, I2 — the caller's lease owned this filled slot
                     // and gave it up to `release`; nothing else can reach it
@@ -594,6 +600,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             let on_unwind = DropAndPushBackEmpty::<T, L, S> {
                 store: &self.store,
                 free: &self.free,
+                recorder: self.stats.as_deref(),
                 index,
                 ptr,
             };
@@ -601,9 +608,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             // exclusively and its references are gone (caller's contract).
             self.hooks.reset(unsafe { &mut *ptr.as_ptr() });
             mem::forget(on_unwind);
-            if let Some((recorder, _)) = stamp {
-                recorder.resets.add(1);
-            }
         }
         #[cfg(loom)]
         // SAFETY: I10 — the index came from `acquire` (caller's contract).

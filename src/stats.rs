@@ -80,13 +80,18 @@ pub(crate) type Stamp = ();
 /// `C` decides how they are shared: plain cells for single-thread pools,
 /// owner-written atomics for the per-thread pools of `ThreadLocalPool`, and
 /// atomic read-modify-writes for shared pools (exact once threads join).
+///
+/// To keep the hot path short, a round trip updates one counter (`gets`)
+/// and the peak: the other figures follow from them and from the pool's
+/// in-use count (every successful get ends in a release or is still out;
+/// every release runs the reset hook, if any, unless it panicked).
 pub(crate) struct Recorder<C> {
-    pub(crate) allocations: C,
-    pub(crate) releases: C,
-    pub(crate) resets: C,
-    pub(crate) growth_events: C,
+    /// `get` calls, failed ones included.
+    gets: C,
     exhausted: C,
+    pub(crate) growth_events: C,
     peak_in_use: C,
+    reset_panics: C,
     get_ns: C,
     get_samples: C,
     release_ns: C,
@@ -99,12 +104,11 @@ pub(crate) struct Recorder<C> {
 impl<C: Counter> Recorder<C> {
     pub(crate) fn new() -> Self {
         Self {
-            allocations: C::default(),
-            releases: C::default(),
-            resets: C::default(),
-            growth_events: C::default(),
+            gets: C::default(),
             exhausted: C::default(),
+            growth_events: C::default(),
             peak_in_use: C::default(),
+            reset_panics: C::default(),
             get_ns: C::default(),
             get_samples: C::default(),
             release_ns: C::default(),
@@ -114,17 +118,17 @@ impl<C: Counter> Recorder<C> {
         }
     }
 
-    /// Starts a timing if call number `n` (from 0) is sampled.
+    /// Counts a `get` and starts its timing if it is sampled.
     #[inline]
-    pub(crate) fn start(&self, n: u64) -> Stamp {
-        #[cfg(feature = "std")]
-        {
-            (n % SAMPLE_EVERY == 0).then(std::time::Instant::now)
-        }
-        #[cfg(not(feature = "std"))]
-        {
-            let _ = n;
-        }
+    pub(crate) fn begin_get(&self) -> Stamp {
+        start(self.gets.add(1) - 1)
+    }
+
+    /// Starts a release's timing if it is sampled (the release following a
+    /// sampled get, in a round trip).
+    #[inline]
+    pub(crate) fn begin_release(&self) -> Stamp {
+        start(self.gets.get().wrapping_sub(1))
     }
 
     /// Ends a timing into `total` and `samples`.
@@ -144,7 +148,6 @@ impl<C: Counter> Recorder<C> {
     #[inline]
     pub(crate) fn got(&self, stamp: Stamp, in_use: usize) {
         self.end(stamp, &self.get_ns, &self.get_samples);
-        self.allocations.add(1);
         self.peak_in_use.raise_to(in_use as u64);
     }
 
@@ -154,18 +157,31 @@ impl<C: Counter> Recorder<C> {
         self.exhausted.add(1);
     }
 
-    /// A release finished (counted when it started).
+    /// A reset hook panicked (its release still counts).
+    #[cold]
+    pub(crate) fn reset_panicked(&self) {
+        self.reset_panics.add(1);
+    }
+
+    /// A release finished.
     #[inline]
     pub(crate) fn released(&self, stamp: Stamp) {
         self.end(stamp, &self.release_ns, &self.release_samples);
     }
 
-    /// The counts and timing sums now.
-    pub(crate) fn totals(&self) -> Totals {
+    /// The figures now, for a pool with `in_use` objects out that has (or
+    /// not) a reset hook.
+    pub(crate) fn totals(&self, in_use: usize, has_reset: bool) -> Totals {
+        let allocations = self.gets.get() - self.exhausted.get();
+        let releases = allocations.saturating_sub(in_use as u64);
         Totals {
-            allocations: self.allocations.get(),
-            releases: self.releases.get(),
-            resets: self.resets.get(),
+            allocations,
+            releases,
+            resets: if has_reset {
+                releases.saturating_sub(self.reset_panics.get())
+            } else {
+                0
+            },
             growth_events: self.growth_events.get(),
             exhausted: self.exhausted.get(),
             peak_in_use: self.peak_in_use.get(),
@@ -175,11 +191,31 @@ impl<C: Counter> Recorder<C> {
             release_samples: self.release_samples.get(),
         }
     }
+}
 
-    /// Writes the counters and averages into `snapshot`.
-    pub(crate) fn fill(&self, snapshot: &mut StatsSnapshot) {
-        self.totals().fill(snapshot);
+/// Starts a timing if call number `n` (from 0) is sampled.
+#[inline(always)]
+fn start(n: u64) -> Stamp {
+    #[cfg(feature = "std")]
+    {
+        if n % SAMPLE_EVERY == 0 {
+            now()
+        } else {
+            None
+        }
     }
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = n;
+    }
+}
+
+/// The clock read of a sampled call, out of the hot path.
+#[cfg(feature = "std")]
+#[cold]
+#[inline(never)]
+fn now() -> Stamp {
+    Some(std::time::Instant::now())
 }
 
 /// The minimum over a few back-to-back clock reads: what a sample costs

@@ -97,9 +97,9 @@ fn shared_counts_add_up_after_threads_join() {
                         Ok(g) => {
                             got.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             if i % 3 == 0 {
-                                let _second = pool.get().inspect(|_| {
-                                    got.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                });
+                                let second = pool.get();
+                                let counter = if second.is_ok() { &got } else { &failed };
+                                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                             }
                             drop(g);
                         }
