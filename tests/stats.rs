@@ -156,3 +156,24 @@ fn display_is_a_table_of_every_figure() {
         "{text}"
     );
 }
+
+#[test]
+fn a_panicking_reset_counts_as_a_release_but_not_a_reset() {
+    let c = Counters::new();
+    let pool = PoolBuilder::new(c.init())
+        .capacity(2)
+        .reset(c.reset())
+        .statistics(true)
+        .build_fixed()
+        .unwrap();
+    drop(pool.get().unwrap());
+    c.set_reset_panics(true);
+    let g = pool.get().unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(g)));
+    assert!(caught.is_err());
+    c.set_reset_panics(false);
+    let s = pool.stats();
+    assert_eq!((s.total_allocations, s.total_releases), (2, 2));
+    assert_eq!(s.total_resets, 1, "the panicked reset is not counted");
+    assert_eq!(s.current_in_use, 0);
+}

@@ -187,7 +187,10 @@ fn bucket_of(serial: usize) -> (usize, usize) {
 /// `Send` (an object goes back to the pool of the thread that took it).
 ///
 /// A thread's pool is made on its first `get`. Its idle objects are dropped
-/// when the thread exits or when the pool is dropped, whichever comes first.
+/// when the thread exits (in its thread-local destructors: `JoinHandle::join`
+/// returns after them, the end of a `std::thread::scope` may come before) or
+/// when the pool is dropped, whichever comes first. `T::drop` must not use
+/// the pool while a thread exits.
 /// [`capacity`](Self::capacity), [`in_use`](Self::in_use) and
 /// [`available`](Self::available) are the calling thread's; [`stats`](Self::stats)
 /// sums over every thread.
