@@ -81,9 +81,16 @@ impl<T, F: Fn() -> T> PoolBuilder<T, F> {
     }
 }
 
-/// The checked layout of a pool, before its hooks are boxed.
-struct Checked {
-    settings: Settings,
+/// Whether, and how, a pool kind grows.
+#[derive(Clone, Copy, PartialEq)]
+enum Grows {
+    /// Never: growth settings are refused.
+    Never,
+    /// Only when `max_capacity` is set above `capacity`; `growth` alone is
+    /// refused.
+    WithMax,
+    /// Up to `max_capacity`, by default [`crate::MAX_CAPACITY`].
+    Always,
 }
 
 impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
@@ -140,56 +147,53 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         }
     }
 
-    /// Checks the settings for a pool kind. `growable` is the maximum when
-    /// none is set: `None` for kinds that never grow (they refuse growth
-    /// settings), `Some(0)` for kinds that grow only with an explicit
-    /// `max_capacity` above `capacity` (they refuse `growth` alone).
-    fn check(&self, pool: &'static str, growable: Option<usize>) -> Result<Checked, ConfigError> {
+    /// Checks the settings for a pool kind that `grows` as given.
+    fn check(&self, pool: &'static str, grows: Grows) -> Result<Settings, ConfigError> {
         let capacity =
             ConfigError::check_capacity(self.capacity.ok_or(ConfigError::MissingCapacity)?)?;
-        let starts = match growable {
-            None => {
-                if self.max_capacity.is_some() {
-                    return Err(ConfigError::GrowthNotSupported {
-                        pool,
-                        setting: "max_capacity",
-                    });
-                }
-                if self.growth.is_some() {
-                    return Err(ConfigError::GrowthNotSupported {
-                        pool,
-                        setting: "growth",
-                    });
-                }
-                Vec::from([0, capacity as u32])
+        let starts = if grows == Grows::Never {
+            if self.max_capacity.is_some() {
+                return Err(ConfigError::GrowthNotSupported {
+                    pool,
+                    setting: "max_capacity",
+                });
             }
-            Some(default_max) => {
-                let growth = self.growth.unwrap_or_default().check()?;
-                let max = self.max_capacity.unwrap_or(default_max.max(capacity));
-                if max > crate::MAX_CAPACITY {
-                    return Err(ConfigError::MaxCapacityTooLarge {
-                        requested: max,
-                        max: crate::MAX_CAPACITY,
-                    });
-                }
-                if max < capacity {
-                    return Err(ConfigError::MaxBelowCapacity {
-                        capacity,
-                        max_capacity: max,
-                    });
-                }
-                if self.growth.is_some() && max == capacity && default_max == 0 {
-                    return Err(ConfigError::GrowthWithoutMax { pool });
-                }
-                growth.schedule(capacity, max)?
+            if self.growth.is_some() {
+                return Err(ConfigError::GrowthNotSupported {
+                    pool,
+                    setting: "growth",
+                });
             }
+            Vec::from([0, capacity as u32])
+        } else {
+            let growth = self.growth.unwrap_or_default().check()?;
+            let default_max = if grows == Grows::Always {
+                crate::MAX_CAPACITY
+            } else {
+                capacity
+            };
+            let max = self.max_capacity.unwrap_or(default_max);
+            if max > crate::MAX_CAPACITY {
+                return Err(ConfigError::MaxCapacityTooLarge {
+                    requested: max,
+                    max: crate::MAX_CAPACITY,
+                });
+            }
+            if max < capacity {
+                return Err(ConfigError::MaxBelowCapacity {
+                    capacity,
+                    max_capacity: max,
+                });
+            }
+            if grows == Grows::WithMax && self.growth.is_some() && max == capacity {
+                return Err(ConfigError::GrowthWithoutMax { pool });
+            }
+            growth.schedule(capacity, max)?
         };
-        Ok(Checked {
-            settings: Settings {
-                starts,
-                pre_initialize: self.pre_initialize,
-                statistics: self.statistics,
-            },
+        Ok(Settings {
+            starts,
+            pre_initialize: self.pre_initialize,
+            statistics: self.statistics,
         })
     }
 
@@ -209,8 +213,8 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: 'static,
         R: 'static,
     {
-        let checked = self.check("FixedPool", None)?;
-        Ok(FixedPool::from_parts(checked.settings, self.local_hooks()))
+        let settings = self.check("FixedPool", Grows::Never)?;
+        Ok(FixedPool::from_parts(settings, self.local_hooks()))
     }
 
     /// Builds a [`GrowingPool`]: `max_capacity` defaults to
@@ -230,11 +234,8 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: 'static,
         R: 'static,
     {
-        let checked = self.check("GrowingPool", Some(crate::MAX_CAPACITY))?;
-        Ok(GrowingPool::from_parts(
-            checked.settings,
-            self.local_hooks(),
-        ))
+        let settings = self.check("GrowingPool", Grows::Always)?;
+        Ok(GrowingPool::from_parts(settings, self.local_hooks()))
     }
 
     /// Builds a [`ThreadSafePool`]; it grows when `max_capacity` is set above
@@ -255,11 +256,8 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
     {
-        let checked = self.check("ThreadSafePool", Some(0))?;
-        Ok(ThreadSafePool::from_parts(
-            checked.settings,
-            self.shared_hooks(),
-        ))
+        let settings = self.check("ThreadSafePool", Grows::WithMax)?;
+        Ok(ThreadSafePool::from_parts(settings, self.shared_hooks()))
     }
 
     /// Builds a [`ThreadLocalPool`](crate::ThreadLocalPool): `capacity`
@@ -276,9 +274,9 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
     {
-        let checked = self.check("ThreadLocalPool", None)?;
+        let settings = self.check("ThreadLocalPool", Grows::Never)?;
         Ok(crate::ThreadLocalPool::from_parts(
-            checked.settings,
+            settings,
             self.shared_hooks(),
         ))
     }
@@ -300,11 +298,8 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
     {
-        let checked = self.check("AsyncPool", Some(0))?;
-        Ok(crate::AsyncPool::from_parts(
-            checked.settings,
-            self.shared_hooks(),
-        ))
+        let settings = self.check("AsyncPool", Grows::WithMax)?;
+        Ok(crate::AsyncPool::from_parts(settings, self.shared_hooks()))
     }
 
     /// Boxes the closures for a single-thread pool.

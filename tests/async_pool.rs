@@ -94,15 +94,25 @@ fn waiters_are_served_first_come_first_served() {
     assert_eq!(pool.waiting(), 0);
 }
 
+/// A pinned `get` future and the flag its waker sets.
+type Waiter<'a, T> = (Pin<Box<fastalloc::Acquire<'a, T>>>, Arc<Flag>);
+
+/// Two `get` futures of `pool`, each polled once (and so queued, in order,
+/// while every object is out), with the flags that record their wake-ups.
+fn queued_waiters<T>(pool: &AsyncPool<T>) -> [Waiter<'_, T>; 2] {
+    [(); 2].map(|()| {
+        let flag = Arc::new(Flag::default());
+        let mut f = Box::pin(pool.get());
+        assert!(poll_once(&mut f, &flag).is_pending());
+        (f, flag)
+    })
+}
+
 #[test]
 fn a_cancelled_waiter_passes_its_wake_up_on() {
     let pool = AsyncPool::new(1, || 0u32);
     let held = pool.try_get().unwrap();
-    let (a, b) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
-    let mut fa = Box::pin(pool.get());
-    let mut fb = Box::pin(pool.get());
-    assert!(poll_once(&mut fa, &a).is_pending());
-    assert!(poll_once(&mut fb, &b).is_pending());
+    let [(fa, a), (mut fb, b)] = queued_waiters(&pool);
     drop(held); // wakes A
     assert!(a.take() && !b.take());
     drop(fa); // A gives up: its wake-up goes to B
@@ -115,11 +125,7 @@ fn a_cancelled_waiter_passes_its_wake_up_on() {
 fn a_cancelled_queued_waiter_leaves_the_queue() {
     let pool = AsyncPool::new(1, || 0u32);
     let held = pool.try_get().unwrap();
-    let (a, b) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
-    let mut fa = Box::pin(pool.get());
-    let mut fb = Box::pin(pool.get());
-    assert!(poll_once(&mut fa, &a).is_pending());
-    assert!(poll_once(&mut fb, &b).is_pending());
+    let [(fa, _a), (mut fb, b)] = queued_waiters(&pool);
     drop(fa);
     assert_eq!(pool.waiting(), 1);
     drop(held);
@@ -131,11 +137,7 @@ fn a_cancelled_queued_waiter_leaves_the_queue() {
 fn a_waiter_robbed_by_try_get_stays_first_in_line() {
     let pool = AsyncPool::new(1, || 0u32);
     let held = pool.try_get().unwrap();
-    let (a, b) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
-    let mut fa = Box::pin(pool.get());
-    let mut fb = Box::pin(pool.get());
-    assert!(poll_once(&mut fa, &a).is_pending());
-    assert!(poll_once(&mut fb, &b).is_pending());
+    let [(mut fa, a), (_fb, b)] = queued_waiters(&pool);
     drop(held);
     let robber = pool.try_get().unwrap(); // takes the object before A polls
     assert!(a.take());

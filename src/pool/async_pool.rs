@@ -299,10 +299,7 @@ impl<T> AsyncPool<T> {
         self: &alloc::sync::Arc<Self>,
     ) -> Result<AsyncOwnedGuard<T>, PoolExhausted> {
         match Lease::new(Arc::clone(&self.core)) {
-            Ok(lease) => Ok(AsyncOwnedGuard {
-                lease,
-                _wake: WakeNextOwned(Arc::clone(&self.waiters)),
-            }),
+            Ok(lease) => Ok(AsyncOwnedGuard::new(lease, &self.waiters)),
             Err(core) => Err(PoolExhausted::new(core.capacity())),
         }
     }
@@ -427,10 +424,7 @@ impl<T> Future for AcquireOwned<T> {
         let core = &this.core;
         this.place
             .poll(&this.waiters, cx, || Lease::new(Arc::clone(core)).ok())
-            .map(|lease| AsyncOwnedGuard {
-                lease,
-                _wake: WakeNextOwned(Arc::clone(&this.waiters)),
-            })
+            .map(|lease| AsyncOwnedGuard::new(lease, &this.waiters))
     }
 }
 
@@ -487,3 +481,12 @@ pub struct AsyncOwnedGuard<T> {
 }
 
 guard_impls!(AsyncOwnedGuard);
+
+impl<T> AsyncOwnedGuard<T> {
+    fn new(lease: Lease<Arc<SharedCore<T>>>, waiters: &Arc<WaitList>) -> Self {
+        Self {
+            lease,
+            _wake: WakeNextOwned(Arc::clone(waiters)),
+        }
+    }
+}
