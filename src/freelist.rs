@@ -174,11 +174,12 @@ pub(crate) trait FreeList {
     /// on top; `words` are the first `capacity` words of the store.
     fn new(capacity: usize, words: &[Self::Word]) -> Self;
 
-    /// Takes the most recently pushed index and whether its slot is filled.
-    /// `None` when the list is empty.
+    /// Takes the most recently pushed index and whether its slot is filled,
+    /// counting it out. `None` when the list is empty.
     fn pop<S: Words<W = Self::Word>>(&self, words: &S) -> Option<(u32, bool)>;
 
-    /// Puts `index` back on top, recording whether its slot is `filled`.
+    /// Puts `index` back on top, recording whether its slot is `filled`, and
+    /// counts it in.
     ///
     /// # Safety
     ///
@@ -191,20 +192,25 @@ pub(crate) trait FreeList {
     /// it (apart from earlier `mark_filled` calls): pre-initialisation.
     fn mark_filled(&mut self, words: &[Self::Word], index: u32);
 
-    /// A never-used index of a grown segment joins the list's indices (it is
-    /// handed out now and pushed like any other later).
+    /// A never-used index of a grown segment joins the list's indices: it is
+    /// handed out now (counted out, like a pop) and pushed like any other
+    /// later.
     fn adopt(&self);
 
-    /// Counts one index handed out: called after a successful `pop` (or
-    /// claim) that ends in a lease (SAFETY.md, I6).
-    fn count_out(&self);
-
-    /// Counts one index coming back: called before its `push` (I6).
-    fn count_in(&self);
-
-    /// Indices handed out and not yet back (exact when no operation is in
-    /// flight; I6).
+    /// Indices handed out (popped or adopted) and not pushed back since
+    /// (exact when no operation is in flight; I6).
     fn out(&self) -> usize;
+
+    /// Like `pop`, for the core's drop: takes any free index, wherever the
+    /// list keeps it, without setting up per-thread state.
+    #[inline]
+    fn drain_pop<S: Words<W = Self::Word>>(&self, words: &S) -> Option<(u32, bool)> {
+        self.pop(words)
+    }
+
+    /// Called first when the core is dropped, before anything is freed.
+    #[inline]
+    fn retire(&self) {}
 }
 
 /// Checks a list size against the index space (pools check it first, with a
@@ -294,12 +300,6 @@ impl<W: Word> FreeList for LocalStack<W> {
     }
 
     #[inline(always)]
-    fn count_out(&self) {}
-
-    #[inline(always)]
-    fn count_in(&self) {}
-
-    #[inline(always)]
     fn out(&self) -> usize {
         (self.total.get() - self.len.get()) as usize
     }
@@ -344,6 +344,147 @@ struct HeadLine {
     out: AtomicUsize,
 }
 
+impl TreiberStack {
+    /// Pops the top index and its fill state, without counting it out.
+    #[inline]
+    pub(crate) fn take<S: Words<W = AtomicU32>>(&self, words: &S) -> Option<(u32, bool)> {
+        let mut one = [0u32; 1];
+        match self.take_batch(words, &mut one) {
+            0 => None,
+            _ => {
+                let entry = Link(one[0]);
+                Some((entry.next(), entry.filled()))
+            }
+        }
+    }
+
+    /// Pops up to `out.len()` indices with one compare-and-swap, top first,
+    /// writing each as a [`Link`] of its own index and fill state. Returns
+    /// how many (0 when the stack is empty or `out` is).
+    ///
+    /// The walk down the links may read links that another thread is
+    /// rewriting (it popped and pushed them); then the head has changed and
+    /// the CAS fails on the tag (I5). On success the head was unchanged from
+    /// our acquire load to the CAS, so no pop or push happened in between and
+    /// every link we read was the one its pusher published (I4).
+    #[inline]
+    pub(crate) fn take_batch<S: Words<W = AtomicU32>>(&self, words: &S, out: &mut [u32]) -> usize {
+        if out.is_empty() {
+            return 0;
+        }
+        // Acquire: the slot contents and the links below were written before
+        // the release CASes that published them (SAFETY.md, I4).
+        let mut head = TaggedIndex::unpack(self.line.head.load(Ordering::Acquire));
+        let backoff = Backoff::new();
+        loop {
+            if head.is_nil() {
+                return 0;
+            }
+            let mut index = head.index;
+            let mut n = 0;
+            while n < out.len() && index != NIL {
+                // SAFETY: I10, I11 — `index` is the head or a link read from
+                // a word, and every value a word or the head ever held is NIL
+                // or an index that was pushed, so below the published
+                // capacity.
+                let link = Link(unsafe { words.word(index) }.load(Ordering::Relaxed));
+                out[n] = Link::new(index, link.filled()).0;
+                n += 1;
+                index = link.next();
+            }
+            let next = TaggedIndex {
+                index,
+                tag: head.tag.wrapping_add(1),
+            };
+            match self.line.head.compare_exchange_weak(
+                head.pack(),
+                next.pack(),
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return n,
+                Err(actual) => {
+                    head = TaggedIndex::unpack(actual);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// Pushes `index` without counting it in.
+    ///
+    /// # Safety
+    ///
+    /// As [`FreeList::push`].
+    #[inline]
+    pub(crate) unsafe fn put<S: Words<W = AtomicU32>>(&self, words: &S, index: u32, filled: bool) {
+        // SAFETY: the caller's contract.
+        unsafe { self.put_chain(words, &[Link::new(index, filled).0]) }
+    }
+
+    /// Pushes the indices of `entries` (each a [`Link`] of its own index and
+    /// fill state) with one compare-and-swap; `entries[0]` ends on top.
+    ///
+    /// # Safety
+    ///
+    /// Each index was taken from this list (or a cache in front of it) or
+    /// adopted, is held by the caller, and appears once (I1, I10).
+    #[inline]
+    pub(crate) unsafe fn put_chain<S: Words<W = AtomicU32>>(&self, words: &S, entries: &[u32]) {
+        let Some((&last, rest)) = entries.split_last() else {
+            return;
+        };
+        // Link the chain among itself: we own these indices (I1), so only
+        // stale poppers read their links, and their CAS fails.
+        for pair in entries.windows(2) {
+            let (this, below) = (Link(pair[0]), Link(pair[1]));
+            // SAFETY: I10, I11 — the caller's indices are in range.
+            unsafe { words.word(this.next()) }
+                .store(Link::new(below.next(), this.filled()).0, Ordering::Relaxed);
+        }
+        let last = Link(last);
+        let top = Link(rest.first().copied().unwrap_or(last.0)).next();
+        // SAFETY: I10, I11 — as above.
+        let link = unsafe { words.word(last.next()) };
+        let mut head = TaggedIndex::unpack(self.line.head.load(Ordering::Relaxed));
+        let backoff = Backoff::new();
+        loop {
+            link.store(Link::new(head.index, last.filled()).0, Ordering::Relaxed);
+            let new = TaggedIndex {
+                index: top,
+                tag: head.tag,
+            };
+            // Release: publishes the link stores above and the slots'
+            // contents to the threads that pop these indices next.
+            match self.line.head.compare_exchange_weak(
+                head.pack(),
+                new.pack(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(actual) => {
+                    head = TaggedIndex::unpack(actual);
+                    backoff.spin();
+                }
+            }
+        }
+    }
+
+    /// The packed head now: equal on two reads with nothing pushed or
+    /// popped between them (pops bump the tag, pushes change the index).
+    #[inline]
+    pub(crate) fn head_word(&self) -> u64 {
+        self.line.head.load(Ordering::Acquire)
+    }
+
+    /// Adds `delta` (wrapping) to the out-count.
+    #[inline(always)]
+    pub(crate) fn count(&self, delta: usize) {
+        self.line.out.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
 impl FreeList for TreiberStack {
     type Word = AtomicU32;
     type Counter = SharedU64;
@@ -371,69 +512,16 @@ impl FreeList for TreiberStack {
 
     #[inline]
     fn pop<S: Words<W = AtomicU32>>(&self, words: &S) -> Option<(u32, bool)> {
-        // Acquire: the slot contents and the link below were written before
-        // the release CAS that published this head (SAFETY.md, I4).
-        let mut head = TaggedIndex::unpack(self.line.head.load(Ordering::Acquire));
-        let backoff = Backoff::new();
-        loop {
-            if head.is_nil() {
-                return None;
-            }
-            // SAFETY: I10, I11 — a non-NIL head index was pushed, so it is
-            // below the published capacity.
-            let link = unsafe { words.word(head.index) };
-            // Possibly stale (another thread may have popped `head.index` and
-            // be rewriting its link); then the CAS below fails on the tag.
-            let link = Link(link.load(Ordering::Relaxed));
-            let next = TaggedIndex {
-                index: link.next(),
-                tag: head.tag.wrapping_add(1),
-            };
-            match self.line.head.compare_exchange_weak(
-                head.pack(),
-                next.pack(),
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Some((head.index, link.filled())),
-                Err(actual) => {
-                    head = TaggedIndex::unpack(actual);
-                    backoff.spin();
-                }
-            }
-        }
+        let entry = self.take(words)?;
+        self.count(1);
+        Some(entry)
     }
 
     #[inline]
     unsafe fn push<S: Words<W = AtomicU32>>(&self, words: &S, index: u32, filled: bool) {
-        // SAFETY: I10, I11 — the caller's index came from `pop` or a claim,
-        // so it is below the published capacity.
-        let link = unsafe { words.word(index) };
-        let mut head = TaggedIndex::unpack(self.line.head.load(Ordering::Relaxed));
-        let backoff = Backoff::new();
-        loop {
-            // We own `index` (I1): only stale poppers read this link, and
-            // they will fail their CAS (see the table above).
-            link.store(Link::new(head.index, filled).0, Ordering::Relaxed);
-            let new = TaggedIndex {
-                index,
-                tag: head.tag,
-            };
-            // Release: publishes the link store above and the slot's contents
-            // to the thread that pops `index` next.
-            match self.line.head.compare_exchange_weak(
-                head.pack(),
-                new.pack(),
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return,
-                Err(actual) => {
-                    head = TaggedIndex::unpack(actual);
-                    backoff.spin();
-                }
-            }
-        }
+        self.count(usize::MAX);
+        // SAFETY: the caller's contract.
+        unsafe { self.put(words, index, filled) };
     }
 
     fn mark_filled(&mut self, words: &[AtomicU32], index: u32) {
@@ -443,16 +531,8 @@ impl FreeList for TreiberStack {
     }
 
     #[inline]
-    fn adopt(&self) {}
-
-    #[inline(always)]
-    fn count_out(&self) {
-        self.line.out.fetch_add(1, Ordering::Relaxed);
-    }
-
-    #[inline(always)]
-    fn count_in(&self) {
-        self.line.out.fetch_sub(1, Ordering::Relaxed);
+    fn adopt(&self) {
+        self.count(1);
     }
 
     #[inline(always)]

@@ -9,6 +9,7 @@ extern crate std;
 
 // Layers, bottom up (see DESIGN.md and SAFETY.md).
 mod builder;
+mod cache;
 mod error;
 mod freelist;
 mod growth;
@@ -18,6 +19,8 @@ mod slab;
 mod stats;
 mod sync;
 mod tag;
+#[cfg(feature = "std")]
+mod thread;
 
 #[cfg(test)]
 mod tests;

@@ -406,7 +406,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     /// flight; never above `capacity`, see SAFETY.md I6).
     #[inline]
     pub(crate) fn in_use(&self) -> usize {
-        self.free.out()
+        self.free.out().min(self.capacity())
     }
 
     /// Number of objects `get` can hand out now without growing (I6: never
@@ -432,6 +432,12 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         self.stats
             .as_ref()
             .map(|recorder| recorder.totals(self.in_use(), self.hooks.has_reset()))
+    }
+
+    /// The free list (tests look into it).
+    #[cfg(test)]
+    pub(crate) fn free_list(&self) -> &L {
+        &self.free
     }
 
     /// The pool's hooks.
@@ -474,7 +480,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         if !filled {
             self.fill(index, ptr);
         }
-        self.free.count_out();
         Some((index, ptr))
     }
 
@@ -555,7 +560,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         #[cfg(loom)]
         // SAFETY: I10 — the index came from `acquire` (caller's contract).
         let _ = unsafe { self.store.slot(index) };
-        self.free.count_in();
         // SAFETY: I1, I10 — the caller's index came from `acquire` and is
         // released once; the slot is filled (I2).
         unsafe { self.free.push(&self.store, index, true) };
@@ -585,7 +589,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                     if let Some(recorder) = self.recorder {
                         recorder.reset_panicked();
                     }
-                    self.free.count_in();
                     // SAFETY: I1, I2 — the caller's lease owned this filled slot
                     // and gave it up to `release`; nothing else can reach it
                     // until the push below. A panic from `T::drop` here aborts
@@ -612,7 +615,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         #[cfg(loom)]
         // SAFETY: I10 — the index came from `acquire` (caller's contract).
         let _ = unsafe { self.store.slot(index) };
-        self.free.count_in();
         // SAFETY: I1, I10 — the caller's index came from `acquire` and is
         // released once; the slot is filled and reset (I2).
         unsafe { self.free.push(&self.store, index, true) };
@@ -666,11 +668,37 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     }
 }
 
+#[cfg(all(feature = "std", not(loom)))]
+impl<T, H, S: Shape> Core<T, crate::cache::CachedStack, H, S> {
+    /// Lets the exit hooks of the threads that use this core give their
+    /// caches back. Called once the core is in its `Arc`, where it stays.
+    pub(crate) fn bind_exit(self: &Arc<Self>) {
+        /// Flushes cache `serial` of the core at `core`.
+        ///
+        /// # Safety
+        ///
+        /// `core` points to a live `Core<T, CachedStack, H, S>`.
+        unsafe fn flush<T, H, S: Shape>(core: *const (), serial: usize) {
+            // SAFETY: I13 — the caller's contract.
+            let core = unsafe { &*core.cast::<Core<T, crate::cache::CachedStack, H, S>>() };
+            core.free.flush(&core.store, serial);
+        }
+        // SAFETY: I7, I13 — the `Arc` keeps the core alive and in place until
+        // it drops, and its drop retires the list before anything else. A
+        // thread that runs the hook used the pool, so it may touch the core.
+        unsafe {
+            self.free
+                .bind_exit(Arc::as_ptr(self).cast(), flush::<T, H, S>)
+        };
+    }
+}
+
 impl<T, L: FreeList, H, S: Shape> Drop for Core<T, L, H, S> {
     fn drop(&mut self) {
         // No lease can be alive here (I7): borrowed leases borrow the core and
         // owned ones hold an `Arc` to it. Forgotten leases keep their index off
         // the list, so their values are leaked, never dropped.
+        self.free.retire();
         struct DrainOnUnwind<'a, T, L: FreeList, H, S: Shape>(&'a Core<T, L, H, S>);
         impl<T, L: FreeList, H, S: Shape> Drop for DrainOnUnwind<'_, T, L, H, S> {
             fn drop(&mut self) {
@@ -688,7 +716,7 @@ impl<T, L: FreeList, H, S: Shape> Core<T, L, H, S> {
     /// carries on from the next slot (the panicking slot was already popped,
     /// so it is not dropped twice).
     fn drain_values(&self) {
-        while let Some((index, filled)) = self.free.pop(&self.store) {
+        while let Some((index, filled)) = self.free.drain_pop(&self.store) {
             if filled {
                 // SAFETY: I10 — popped indices are below capacity.
                 let ptr = unsafe { self.store.slot(index) };

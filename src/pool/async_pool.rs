@@ -24,8 +24,8 @@
 use crate::error::{ConfigError, PoolExhausted};
 use crate::pool::guard::guard_impls;
 use crate::pool::hooks::{BoxedHooks, SharedHooks};
-use crate::pool::thread_safe::SharedCore;
-use crate::slab::{Core, Lease, Settings};
+use crate::pool::thread_safe::{shared_core, SharedCore};
+use crate::slab::{Lease, Settings};
 use crate::stats::StatsSnapshot;
 use crate::sync::{fence, Arc, AtomicUsize, Mutex, MutexGuard, Ordering};
 use alloc::boxed::Box;
@@ -236,7 +236,7 @@ impl<T: Send> AsyncPool<T> {
 
     pub(crate) fn from_parts(settings: Settings, hooks: SharedHooks<T>) -> Self {
         Self {
-            core: Arc::new(Core::new(settings, hooks)),
+            core: shared_core(settings, hooks),
             waiters: Arc::new(WaitList::new()),
         }
     }

@@ -20,11 +20,11 @@ use crate::pool::hooks::{BoxedHooks, SharedHooks};
 use crate::slab::{Core, Hooks, Lease, Settings};
 use crate::stats::{StatsSnapshot, Totals};
 use crate::sync::{AtomicU32, StdArc as Arc, StdWeak as Weak};
+use crate::thread::{self, ThreadExit};
 use alloc::boxed::Box;
-use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use core::cell::Cell;
 use core::fmt;
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// One thread's pool: a fixed core whose list words and counters are atomics
 /// written by the owner thread only, so other threads may read its figures.
@@ -69,100 +69,29 @@ impl<T> Hooks<T> for ThreadHooks<T> {
     }
 }
 
-/// What a thread's exit hook does with each core it used.
-trait ExitDrain {
-    /// Drops the idle objects; returns whether no object is on loan.
-    fn drain_at_exit(&self) -> bool;
-}
+/// A thread's exit hook for one core it used: drops the idle objects.
+struct ExitCore<T>(Weak<ThreadCore<T>>);
 
-impl<T: Send + 'static> ExitDrain for ThreadCore<T> {
-    fn drain_at_exit(&self) -> bool {
-        self.core.trim();
-        self.core.hooks().registered.set(false);
-        self.core.in_use() == 0
+impl<T: Send + 'static> ThreadExit for ExitCore<T> {
+    fn exit(&self) -> bool {
+        let Some(core) = self.0.upgrade() else {
+            return true;
+        };
+        core.core.trim();
+        core.core.hooks().registered.set(false);
+        core.core.in_use() == 0
     }
 }
 
-// === per-thread serials ===
-
-/// Serial numbers of live threads: the next never used, and those freed by
-/// exited threads.
-struct Serials {
-    next: usize,
-    free: Vec<usize>,
-}
-
-static SERIALS: Mutex<Serials> = Mutex::new(Serials {
-    next: 0,
-    free: Vec::new(),
-});
-
-/// A thread's serial and the cores its exit hook drains.
-struct ThreadState {
-    serial: Cell<usize>,
-    cores: RefCell<Vec<Weak<dyn ExitDrain>>>,
-}
-
-const NO_SERIAL: usize = usize::MAX;
-
-std::thread_local! {
-    static THREAD: ThreadState = const {
-        ThreadState { serial: Cell::new(NO_SERIAL), cores: RefCell::new(Vec::new()) }
-    };
-}
-
-impl Drop for ThreadState {
-    fn drop(&mut self) {
-        let mut reusable = true;
-        for core in self.cores.get_mut().drain(..) {
-            if let Some(core) = core.upgrade() {
-                reusable &= core.drain_at_exit();
-            }
-        }
-        let serial = self.serial.get();
-        if serial != NO_SERIAL && reusable {
-            // A thread that left objects on loan (a guard kept in another
-            // thread-local) keeps its serial for ever: its pools stay its own.
-            let mut serials = SERIALS.lock().unwrap_or_else(|e| e.into_inner());
-            serials.free.push(serial);
-        }
-    }
-}
-
-/// The calling thread's serial, assigned on first use.
-#[inline]
+/// The calling thread's serial (see [`thread::serial`]).
+#[inline(always)]
 fn serial() -> usize {
-    let serial = THREAD.try_with(|t| t.serial.get()).unwrap_or(NO_SERIAL);
-    if serial != NO_SERIAL {
-        return serial;
-    }
-    assign_serial()
-}
-
-#[cold]
-fn assign_serial() -> usize {
-    THREAD
-        .try_with(|t| {
-            let mut serials = SERIALS.lock().unwrap_or_else(|e| e.into_inner());
-            let serial = serials.free.pop().unwrap_or_else(|| {
-                serials.next += 1;
-                serials.next - 1
-            });
-            t.serial.set(serial);
-            serial
-        })
-        .expect(
+    thread::serial().unwrap_or_else(|| {
+        panic!(
             "ThreadLocalPool used while this thread's exit hooks run, after its thread-local \
-             state was destroyed; get objects before the thread starts exiting",
+             state was destroyed; get objects before the thread starts exiting"
         )
-}
-
-/// Adds a core to the calling thread's exit list.
-fn register_exit<T: Send + 'static>(core: Arc<ThreadCore<T>>) {
-    let weak: Weak<dyn ExitDrain> = Arc::downgrade(&(core as Arc<dyn ExitDrain>));
-    // If the state is already gone the thread is exiting: the pool's drop
-    // will drop the objects instead.
-    let _ = THREAD.try_with(|t| t.cores.borrow_mut().push(weak));
+    })
 }
 
 // === the table ===
@@ -299,7 +228,9 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
             })
         });
         if !core.core.hooks().registered.get() {
-            register_exit(Arc::clone(core));
+            // If the thread is already exiting, the pool's drop will drop
+            // the objects instead.
+            thread::at_exit(Box::new(ExitCore(Arc::downgrade(core))));
             core.core.hooks().registered.set(true);
         }
         &core.core

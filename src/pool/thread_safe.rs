@@ -1,7 +1,7 @@
 //! [`ThreadSafePool`]: a lock-free pool shared across threads.
 
+use crate::cache::CachedStack;
 use crate::error::{ConfigError, PoolExhausted};
-use crate::freelist::TreiberStack;
 use crate::pool::guard::guard_impls;
 use crate::pool::hooks::{BoxedHooks, SharedHooks};
 use crate::slab::{Core, Growable, Lease, Settings};
@@ -10,7 +10,7 @@ use crate::sync::Arc;
 use alloc::boxed::Box;
 use core::fmt;
 
-pub(crate) type SharedCore<T> = Core<T, TreiberStack, SharedHooks<T>, Growable>;
+pub(crate) type SharedCore<T> = Core<T, CachedStack, SharedHooks<T>, Growable>;
 
 /// A lock-free pool of `capacity` objects, shared by reference (it is
 /// `Send + Sync` when `T: Send`).
@@ -79,9 +79,20 @@ impl<T: Send> ThreadSafePool<T> {
 
     pub(crate) fn from_parts(settings: Settings, hooks: SharedHooks<T>) -> Self {
         Self {
-            core: Arc::new(Core::new(settings, hooks)),
+            core: shared_core(settings, hooks),
         }
     }
+}
+
+/// A shared core in its `Arc`, its caches bound to thread exit.
+pub(crate) fn shared_core<T: Send>(
+    settings: Settings,
+    hooks: SharedHooks<T>,
+) -> Arc<SharedCore<T>> {
+    let core = Arc::new(Core::new(settings, hooks));
+    #[cfg(all(feature = "std", not(loom)))]
+    core.bind_exit();
+    core
 }
 
 impl<T> ThreadSafePool<T> {
