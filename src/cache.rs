@@ -37,7 +37,11 @@ pub(crate) const CACHE_SLOTS: usize = 32;
 
 /// Threads with serials `0..CACHES` get a cache in each shared pool they
 /// use; others use the shared stack directly.
+#[cfg(not(loom))]
 pub(crate) const CACHES: usize = 64;
+/// Loom models use serials 0 and 1; fewer caches keep the models small.
+#[cfg(loom)]
+pub(crate) const CACHES: usize = 2;
 
 /// How many entries each cache of a pool of `capacity` may hold: a quarter
 /// of the capacity, between 1 and [`CACHE_SLOTS`]; 0 (no caches) for a pool
@@ -345,7 +349,7 @@ impl CachedStack {
     }
 
     /// Entries in the cache of `serial` (tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn cached(&self, serial: usize) -> usize {
         self.caches()
             .find(|&(s, _)| s == serial)
@@ -485,6 +489,7 @@ pub(crate) mod loom_serial {
 
     /// Makes the calling loom thread use cache `serial` (`None`: the shared
     /// stack only).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn set(serial: Option<usize>) {
         SERIAL.with(|s| s.set(serial));
     }

@@ -435,7 +435,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     }
 
     /// The free list (tests look into it).
-    #[cfg(test)]
+    #[cfg(all(test, feature = "std", not(loom)))]
     pub(crate) fn free_list(&self) -> &L {
         &self.free
     }
