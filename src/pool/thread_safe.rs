@@ -15,8 +15,14 @@ pub(crate) type SharedCore<T> = Core<T, CachedStack, SharedHooks<T>, Growable>;
 /// A lock-free pool of `capacity` objects, shared by reference (it is
 /// `Send + Sync` when `T: Send`).
 ///
-/// Free objects sit on a tagged Treiber stack of slot indices: `get` and
-/// release are one compare-and-swap each when uncontended, and never block.
+/// Free objects sit in small per-thread caches in front of a tagged Treiber
+/// stack of slot indices: a `get` and a release touch only the calling
+/// thread's cache (one uncontended lock each), and move indices to and from
+/// the shared stack in batches. An object parked in any thread's cache
+/// counts as available: a `get` that finds its cache and the shared stack
+/// empty takes one from another thread's cache, and reports
+/// [`PoolExhausted`] only when every object was on loan at one instant. A
+/// thread's cache goes back to the shared stack when the thread exits.
 /// Built with a [`max_capacity`](crate::PoolBuilder::max_capacity) above its
 /// capacity, the pool grows when it runs out, lock-free: threads that find it
 /// empty at once add one segment between them, and no object ever moves.
