@@ -32,3 +32,5 @@ MIRIFLAGS="-Zmiri-many-seeds=0..8" \
     cargo +nightly miri test --test stats shared
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
     cargo +nightly miri test --lib treiber_pops_are_exclusive
+MIRIFLAGS="-Zmiri-many-seeds=0..8" \
+    cargo +nightly miri test --lib cache::

@@ -18,18 +18,23 @@
 //! looked (a double collect over per-cache push versions and the shared
 //! head), so "exhausted" means every index was out at one instant.
 //!
-//! When a thread exits, its exit hook gives its cache back to the shared
-//! stack (until then, other threads reach it by stealing). Threads without a
+//! When a thread exits, its exit hook marks its cache *orphaned*: the next
+//! refill on any thread takes the orphaned entries before it looks at the
+//! shared stack, and the next thread given the same serial takes the cache
+//! over (until then, others reach it by stealing). The hook touches only the
+//! cache, which is reference-counted and holds no `T`, never the pool: it
+//! may run after the pool is gone. Threads without a
 //! serial (past the first [`CACHES`], or in their thread-local teardown), and
 //! every thread in `no_std` builds, use the shared stack directly.
 //!
 //! Invariants: SAFETY.md I13.
 
 use crate::freelist::{FreeList, TreiberStack, Words};
-use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Backoff, Ordering, UnsafeCell};
+use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
 use crate::tag::Link;
 use alloc::boxed::Box;
-use core::ptr;
+use alloc::sync::Arc as StdArc;
+use core::{mem, ptr};
 use crossbeam_utils::CachePadded;
 
 /// The most entries a cache holds.
@@ -78,8 +83,17 @@ struct State {
     len: u32,
     /// Bumped by every push into the cache (the double collect reads it).
     version: u64,
+    /// Its owner exited and left entries here; counted in the list's
+    /// `orphans` until another thread takes them or the cache over.
+    orphaned: bool,
     entries: [u32; CACHE_SLOTS],
 }
+
+// SAFETY: I13 — the non-atomic state is plain integers, reached only with
+// the lock held, which orders every access after the previous holder's.
+unsafe impl Sync for Cache {}
+// SAFETY: I13 — as above; nothing in a cache is tied to a thread.
+unsafe impl Send for Cache {}
 
 /// A locked cache; unlocks when dropped.
 struct Locked<'a> {
@@ -96,6 +110,7 @@ impl Cache {
             state: UnsafeCell::new(State {
                 len: 0,
                 version: 0,
+                orphaned: false,
                 entries: [0; CACHE_SLOTS],
             }),
         }
@@ -113,6 +128,15 @@ impl Cache {
             self.lock_contended();
         }
         Locked { cache: self }
+    }
+
+    /// The lock if it is free now.
+    #[inline]
+    fn try_lock(&self) -> Option<Locked<'_>> {
+        self.lock
+            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+            .then_some(Locked { cache: self })
     }
 
     #[cold]
@@ -190,19 +214,19 @@ pub(crate) struct CachedStack {
     shared: TreiberStack,
     /// Entries each cache holds at most; 0: no caches.
     limit: u32,
-    /// Cache of serial `s`, allocated on its first use, freed with the list
-    /// (I13). Empty when `limit` is 0.
+    /// Cache of serial `s`, made on its first use: a pointer from
+    /// `Arc::into_raw`, whose count the list holds until it is dropped
+    /// (exit hooks hold others; I13). Empty when `limit` is 0.
     caches: Box<[AtomicPtr<CachePadded<Cache>>]>,
-    /// How the exit hooks reach the core that holds this list.
-    #[cfg(all(feature = "std", not(loom)))]
-    exit: exit::Binding,
+    /// Caches marked orphaned and not yet taken (shared with exit hooks).
+    orphans: StdArc<AtomicUsize>,
 }
 
 impl CachedStack {
     /// The calling thread's cache, made on first use; `None` when the pool
     /// has no caches or the thread has no serial below [`CACHES`].
     #[inline(always)]
-    fn current(&self) -> Option<&Cache> {
+    fn current(&self) -> Option<&CachePadded<Cache>> {
         let serial = current_serial()?;
         let cell = self.caches.get(serial)?;
         let cache = cell.load(Ordering::Acquire);
@@ -214,16 +238,16 @@ impl CachedStack {
         let cache = unsafe { &*cache };
         #[cfg(all(feature = "std", not(loom)))]
         if !cache.registered.load(Ordering::Relaxed) {
-            self.exit.register(cache, serial);
+            self.register(cache);
         }
         Some(cache)
     }
 
-    /// Allocates the cache of `serial`.
+    /// Makes the cache of `serial`.
     #[cold]
     #[inline(never)]
-    fn install(&self, serial: usize) -> &Cache {
-        let fresh = Box::into_raw(Box::new(CachePadded::new(Cache::new())));
+    fn install(&self, serial: usize) -> &CachePadded<Cache> {
+        let fresh = StdArc::into_raw(StdArc::new(CachePadded::new(Cache::new()))).cast_mut();
         // AcqRel: publishes the new cache; acquires one installed first.
         let cache = match self.caches[serial].compare_exchange(
             ptr::null_mut(),
@@ -233,24 +257,84 @@ impl CachedStack {
         ) {
             Ok(_) => fresh,
             Err(installed) => {
-                // SAFETY: I13 — the CAS failed, so `fresh` was never shared.
-                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: I13 — the CAS failed, so `fresh` was never shared:
+                // we give back the count `into_raw` kept.
+                drop(unsafe { StdArc::from_raw(fresh) });
                 installed
             }
         };
         // SAFETY: I13 — installed caches live until the list is dropped.
         let cache = unsafe { &*cache };
         #[cfg(all(feature = "std", not(loom)))]
-        self.exit.register(cache, serial);
+        self.register(cache);
         cache
     }
 
+    /// The calling thread (the owner of `cache`'s serial) starts using it:
+    /// it takes the cache over if its last owner orphaned it, and registers
+    /// the exit hook that orphans it when this thread exits.
+    #[cfg(all(feature = "std", not(loom)))]
+    #[cold]
+    #[inline(never)]
+    fn register(&self, cache: &CachePadded<Cache>) {
+        if cache.lock().with(|state| mem::take(&mut state.orphaned)) {
+            self.orphans.fetch_sub(1, Ordering::Relaxed);
+        }
+        // SAFETY: I13 — `cache` is one of ours, made by `Arc::into_raw`; a
+        // new count for the hook keeps it alive as long as the hook needs.
+        let ptr: *const CachePadded<Cache> = cache;
+        // SAFETY: I13 — as above.
+        unsafe { StdArc::increment_strong_count(ptr) };
+        // SAFETY: I13 — the count just taken is the one this `Arc` owns.
+        let cache = unsafe { StdArc::from_raw(ptr) };
+        let hook = exit::Hook {
+            cache: StdArc::clone(&cache),
+            orphans: StdArc::clone(&self.orphans),
+        };
+        if crate::thread::at_exit(Box::new(hook)) {
+            cache.registered.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Moves the entries of orphaned caches into `own` (its lock held by
+    /// the caller, `state` its state); what does not fit goes to the shared
+    /// stack. Holding our lock, we only *try* the others' locks: two
+    /// refilling threads never wait for each other (a busy cache is skipped;
+    /// stealing still reaches it).
+    #[cold]
+    #[inline(never)]
+    fn adopt_orphans<S: Words<W = AtomicU32>>(&self, words: &S, own: &Cache, state: &mut State) {
+        for (_, cache) in self.caches() {
+            if ptr::eq(&**cache, own) {
+                continue;
+            }
+            let Some(locked) = cache.try_lock() else {
+                continue;
+            };
+            locked.with(|orphan| {
+                if !mem::take(&mut orphan.orphaned) {
+                    return;
+                }
+                self.orphans.fetch_sub(1, Ordering::Relaxed);
+                while let Some(entry) = orphan.pop() {
+                    if state.len < self.limit {
+                        state.push(entry);
+                    } else {
+                        // SAFETY: I1, I13 — a free index we just took from
+                        // the orphan, under its lock, and hold alone.
+                        unsafe { self.shared.put_chain(words, &[entry]) };
+                    }
+                }
+            });
+        }
+    }
+
     /// Every cache made so far, with its serial.
-    fn caches(&self) -> impl Iterator<Item = (usize, &Cache)> {
+    fn caches(&self) -> impl Iterator<Item = (usize, &CachePadded<Cache>)> {
         self.caches.iter().enumerate().filter_map(|(serial, cell)| {
             let cache = cell.load(Ordering::Acquire);
             // SAFETY: I13 — as in `current`.
-            (!cache.is_null()).then(|| (serial, unsafe { &**cache }))
+            (!cache.is_null()).then(|| (serial, unsafe { &*cache }))
         })
     }
 
@@ -270,6 +354,12 @@ impl CachedStack {
             let got = locked.with(|state| {
                 if let Some(entry) = state.pop() {
                     return Some(entry);
+                }
+                if self.orphans.load(Ordering::Relaxed) != 0 {
+                    self.adopt_orphans(words, cache, state);
+                    if let Some(entry) = state.pop() {
+                        return Some(entry);
+                    }
                 }
                 let mut batch = [0u32; CACHE_SLOTS];
                 let want = (self.limit as usize / 2).max(1);
@@ -302,7 +392,7 @@ impl CachedStack {
                 return Some(entry);
             }
             for (serial, cache) in self.caches() {
-                if own.is_some_and(|own| ptr::eq(own, cache)) {
+                if own.is_some_and(|own| ptr::eq(own, &**cache)) {
                     // Only its owner (us) pushes into our cache.
                     continue;
                 }
@@ -320,7 +410,7 @@ impl CachedStack {
                 continue;
             }
             let unchanged = self.caches().all(|(serial, cache)| {
-                own.is_some_and(|own| ptr::eq(own, cache))
+                own.is_some_and(|own| ptr::eq(own, &**cache))
                     // A cache made since the scan started at version 0.
                     || cache.lock().with(|state| state.version) == versions[serial]
             });
@@ -330,22 +420,10 @@ impl CachedStack {
         }
     }
 
-    /// Gives the cache of `serial` back to the shared stack (a thread's exit).
-    #[cfg_attr(any(not(feature = "std"), loom), allow(dead_code))]
-    pub(crate) fn flush<S: Words<W = AtomicU32>>(&self, words: &S, serial: usize) {
-        let Some((_, cache)) = self.caches().find(|&(s, _)| s == serial) else {
-            return;
-        };
-        #[cfg(all(feature = "std", not(loom)))]
-        cache.registered.store(false, Ordering::Relaxed);
-        let locked = cache.lock();
-        locked.with(|state| {
-            let len = state.len as usize;
-            // SAFETY: I1, I13 — the entries are free indices held only by
-            // this cache, whose lock we hold; they leave it below.
-            unsafe { self.shared.put_chain(words, &state.entries[..len]) };
-            state.len = 0;
-        });
+    /// Caches orphaned and not yet taken (tests).
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn orphans(&self) -> usize {
+        self.orphans.load(Ordering::Relaxed)
     }
 
     /// Entries in the cache of `serial` (tests).
@@ -373,8 +451,7 @@ impl FreeList for CachedStack {
             caches: (0..caches)
                 .map(|_| AtomicPtr::new(ptr::null_mut()))
                 .collect(),
-            #[cfg(all(feature = "std", not(loom)))]
-            exit: exit::Binding::new(),
+            orphans: StdArc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -389,7 +466,7 @@ impl FreeList for CachedStack {
                 return Some(unpack(entry));
             }
         }
-        self.pop_slow(words, cache)
+        self.pop_slow(words, cache.map(|c| &**c))
     }
 
     #[inline(always)]
@@ -442,11 +519,6 @@ impl FreeList for CachedStack {
     fn drain_pop<S: Words<W = AtomicU32>>(&self, words: &S) -> Option<(u32, bool)> {
         self.steal(words, None)
     }
-
-    fn retire(&self) {
-        #[cfg(all(feature = "std", not(loom)))]
-        self.exit.retire();
-    }
 }
 
 impl Drop for CachedStack {
@@ -454,9 +526,9 @@ impl Drop for CachedStack {
         for cell in self.caches.iter() {
             let cache = cell.load(Ordering::Acquire);
             if !cache.is_null() {
-                // SAFETY: I13 — caches are boxes leaked by `install` and
-                // freed only here, once; `&mut self` means no one uses them.
-                drop(unsafe { Box::from_raw(cache) });
+                // SAFETY: I13 — each pointer holds one count, taken by
+                // `Arc::into_raw` in `install` and given back only here.
+                drop(unsafe { StdArc::from_raw(cache) });
             }
         }
     }
@@ -495,105 +567,32 @@ pub(crate) mod loom_serial {
     }
 }
 
-/// Thread exit: giving a thread's cache back to the shared stack.
+/// Thread exit: orphaning the thread's caches.
 #[cfg(all(feature = "std", not(loom)))]
 mod exit {
     use super::Cache;
-    use crate::sync::{Ordering, StdArc};
-    use crate::thread::{self, ThreadExit};
-    use alloc::boxed::Box;
-    use std::sync::{Mutex, OnceLock};
+    use crate::sync::{AtomicUsize, Ordering, StdArc};
+    use crate::thread::ThreadExit;
+    use crossbeam_utils::CachePadded;
 
-    /// The core holding a list, type-erased: its address and the function
-    /// that flushes one of its caches.
-    #[derive(Clone, Copy)]
-    struct Target {
-        core: *const (),
-        flush: unsafe fn(*const (), usize),
-    }
-
-    // SAFETY: I13 — `Target` is a plain address and a function pointer; the
-    // address is dereferenced only by `Hook::exit`, under the liveness lock
-    // that keeps the core alive.
-    unsafe impl Send for Target {}
-    // SAFETY: I13 — as above.
-    unsafe impl Sync for Target {}
-
-    /// Set once the core is in its final place (an `Arc`), and the core's
-    /// liveness: `true` until the core starts dropping.
-    pub(super) struct Binding {
-        target: OnceLock<Target>,
-        alive: StdArc<Mutex<bool>>,
-    }
-
-    impl Binding {
-        pub(super) fn new() -> Self {
-            Self {
-                target: OnceLock::new(),
-                alive: StdArc::new(Mutex::new(true)),
-            }
-        }
-
-        /// Has the calling thread (the owner of `serial`) give `cache` back
-        /// when it exits. Without a bound core, nothing to do: the cache
-        /// stays reachable by stealing.
-        #[cold]
-        #[inline(never)]
-        pub(super) fn register(&self, cache: &Cache, serial: usize) {
-            let Some(&target) = self.target.get() else {
-                return;
-            };
-            let hook = Hook {
-                target,
-                alive: StdArc::clone(&self.alive),
-                serial,
-            };
-            if thread::at_exit(Box::new(hook)) {
-                cache.registered.store(true, Ordering::Relaxed);
-            }
-        }
-
-        /// The core starts dropping: exit hooks still to run must not touch
-        /// it, and one running now finishes first.
-        pub(super) fn retire(&self) {
-            *self.alive.lock().unwrap_or_else(|e| e.into_inner()) = false;
-        }
-    }
-
-    /// One thread's exit hook for one cache.
-    struct Hook {
-        target: Target,
-        alive: StdArc<Mutex<bool>>,
-        serial: usize,
+    /// One thread's exit hook for one cache of one pool. It holds the cache
+    /// and the pool's orphan count, never the pool.
+    pub(super) struct Hook {
+        pub(super) cache: StdArc<CachePadded<Cache>>,
+        pub(super) orphans: StdArc<AtomicUsize>,
     }
 
     impl ThreadExit for Hook {
         fn exit(&self) -> bool {
-            let alive = self.alive.lock().unwrap_or_else(|e| e.into_inner());
-            if *alive {
-                // SAFETY: I13 — the core is alive (it retires under this
-                // lock before anything is freed) and was bound at this
-                // address with this function.
-                unsafe { (self.target.flush)(self.target.core, self.serial) };
-            }
+            self.cache.registered.store(false, Ordering::Relaxed);
+            let locked = self.cache.lock();
+            locked.with(|state| {
+                if state.len > 0 && !state.orphaned {
+                    state.orphaned = true;
+                    self.orphans.fetch_add(1, Ordering::Relaxed);
+                }
+            });
             true
-        }
-    }
-
-    impl super::CachedStack {
-        /// Binds the list to the core that holds it, now at its final
-        /// address: a thread's exit hook calls `flush(core, serial)`, which
-        /// must call [`flush`](super::CachedStack::flush) on this list.
-        ///
-        /// # Safety
-        ///
-        /// `core` stays valid and in place until [`FreeList::retire`] is
-        /// called on this list, and `flush` may be called with it from any
-        /// thread that used the list until then.
-        ///
-        /// [`FreeList::retire`]: crate::freelist::FreeList::retire
-        pub(crate) unsafe fn bind_exit(&self, core: *const (), flush: unsafe fn(*const (), usize)) {
-            let _ = self.exit.target.set(Target { core, flush });
         }
     }
 }
@@ -639,8 +638,11 @@ mod tests {
     }
 
     #[test]
-    fn a_threads_cache_goes_back_when_it_exits() {
-        let core = core(64);
+    fn a_threads_cache_is_taken_by_the_next_refill_after_the_thread_exits() {
+        let core = core(64); // 16 entries per cache, refills of 8
+                             // A serial for this thread first, so the exiting thread's serial is
+                             // not recycled to it (that would take the cache over instead).
+        let me = my_serial();
         let (serial, parked) = std::thread::scope(|s| {
             s.spawn(|| {
                 drop(
@@ -653,13 +655,23 @@ mod tests {
             .join()
             .unwrap()
         });
-        assert!(parked >= 3, "the objects were parked in the thread's cache");
-        // `join` returns after the thread's thread-local destructors ran.
+        assert_eq!(parked, 8, "the thread's refill of 8 sat in its cache");
+        // Scoped threads may still be running their thread-local destructors
+        // after `join`; wait until the exit hook has orphaned the cache.
+        while core.free_list().orphans() == 0 {
+            std::thread::yield_now();
+        }
+        assert_eq!(core.free_list().cached(serial), 8, "orphaned, not emptied");
+        assert_ne!(me, serial);
+        let first = Lease::new(&*core).ok().unwrap();
+        assert_eq!(core.free_list().cached(serial), 0, "the refill took them");
         assert_eq!(
-            core.free_list().cached(serial),
-            0,
-            "the exit hook emptied the cache"
+            core.free_list().cached(me),
+            7,
+            "all 8 came here, one is out"
         );
+        assert_eq!(core.free_list().orphans(), 0);
+        drop(first);
         assert_eq!(core.available(), 64);
     }
 

@@ -207,10 +207,6 @@ pub(crate) trait FreeList {
     fn drain_pop<S: Words<W = Self::Word>>(&self, words: &S) -> Option<(u32, bool)> {
         self.pop(words)
     }
-
-    /// Called first when the core is dropped, before anything is freed.
-    #[inline]
-    fn retire(&self) {}
 }
 
 /// Checks a list size against the index space (pools check it first, with a

@@ -668,37 +668,11 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     }
 }
 
-#[cfg(all(feature = "std", not(loom)))]
-impl<T, H, S: Shape> Core<T, crate::cache::CachedStack, H, S> {
-    /// Lets the exit hooks of the threads that use this core give their
-    /// caches back. Called once the core is in its `Arc`, where it stays.
-    pub(crate) fn bind_exit(self: &Arc<Self>) {
-        /// Flushes cache `serial` of the core at `core`.
-        ///
-        /// # Safety
-        ///
-        /// `core` points to a live `Core<T, CachedStack, H, S>`.
-        unsafe fn flush<T, H, S: Shape>(core: *const (), serial: usize) {
-            // SAFETY: I13 — the caller's contract.
-            let core = unsafe { &*core.cast::<Core<T, crate::cache::CachedStack, H, S>>() };
-            core.free.flush(&core.store, serial);
-        }
-        // SAFETY: I7, I13 — the `Arc` keeps the core alive and in place until
-        // it drops, and its drop retires the list before anything else. A
-        // thread that runs the hook used the pool, so it may touch the core.
-        unsafe {
-            self.free
-                .bind_exit(Arc::as_ptr(self).cast(), flush::<T, H, S>)
-        };
-    }
-}
-
 impl<T, L: FreeList, H, S: Shape> Drop for Core<T, L, H, S> {
     fn drop(&mut self) {
         // No lease can be alive here (I7): borrowed leases borrow the core and
         // owned ones hold an `Arc` to it. Forgotten leases keep their index off
         // the list, so their values are leaked, never dropped.
-        self.free.retire();
         struct DrainOnUnwind<'a, T, L: FreeList, H, S: Shape>(&'a Core<T, L, H, S>);
         impl<T, L: FreeList, H, S: Shape> Drop for DrainOnUnwind<'_, T, L, H, S> {
             fn drop(&mut self) {

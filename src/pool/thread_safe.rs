@@ -90,15 +90,12 @@ impl<T: Send> ThreadSafePool<T> {
     }
 }
 
-/// A shared core in its `Arc`, its caches bound to thread exit.
+/// A shared core in its `Arc`.
 pub(crate) fn shared_core<T: Send>(
     settings: Settings,
     hooks: SharedHooks<T>,
 ) -> Arc<SharedCore<T>> {
-    let core = Arc::new(Core::new(settings, hooks));
-    #[cfg(all(feature = "std", not(loom)))]
-    core.bind_exit();
-    core
+    Arc::new(Core::new(settings, hooks))
 }
 
 impl<T> ThreadSafePool<T> {
