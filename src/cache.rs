@@ -235,12 +235,12 @@ impl CachedStack {
         }
         // SAFETY: I13 — a non-null cache pointer stays valid until the list
         // is dropped.
-        let cache = unsafe { &*cache };
+        let cache_ref = unsafe { &*cache };
         #[cfg(all(feature = "std", not(loom)))]
-        if !cache.registered.load(Ordering::Relaxed) {
+        if !cache_ref.registered.load(Ordering::Relaxed) {
             self.register(cache);
         }
-        Some(cache)
+        Some(cache_ref)
     }
 
     /// Makes the cache of `serial`.
@@ -263,11 +263,10 @@ impl CachedStack {
                 installed
             }
         };
-        // SAFETY: I13 — installed caches live until the list is dropped.
-        let cache = unsafe { &*cache };
         #[cfg(all(feature = "std", not(loom)))]
         self.register(cache);
-        cache
+        // SAFETY: I13 — installed caches live until the list is dropped.
+        unsafe { &*cache }
     }
 
     /// The calling thread (the owner of `cache`'s serial) starts using it:
@@ -276,23 +275,26 @@ impl CachedStack {
     #[cfg(all(feature = "std", not(loom)))]
     #[cold]
     #[inline(never)]
-    fn register(&self, cache: &CachePadded<Cache>) {
-        if cache.lock().with(|state| mem::take(&mut state.orphaned)) {
-            self.orphans.fetch_sub(1, Ordering::Relaxed);
-        }
-        // SAFETY: I13 — `cache` is one of ours, made by `Arc::into_raw`; a
-        // new count for the hook keeps it alive as long as the hook needs.
-        let ptr: *const CachePadded<Cache> = cache;
-        // SAFETY: I13 — as above.
+    fn register(&self, ptr: *mut CachePadded<Cache>) {
+        // SAFETY: I13 — `cache` is a pointer of our table, from
+        // `Arc::into_raw`, whose count the table holds until the list drops;
+        // a new count for the hook keeps it alive as long as the hook needs.
         unsafe { StdArc::increment_strong_count(ptr) };
         // SAFETY: I13 — the count just taken is the one this `Arc` owns.
         let cache = unsafe { StdArc::from_raw(ptr) };
+        if cache.lock().with(|state| mem::take(&mut state.orphaned)) {
+            self.orphans.fetch_sub(1, Ordering::Relaxed);
+        }
+        cache.registered.store(true, Ordering::Relaxed);
         let hook = exit::Hook {
-            cache: StdArc::clone(&cache),
+            cache,
             orphans: StdArc::clone(&self.orphans),
         };
-        if crate::thread::at_exit(Box::new(hook)) {
-            cache.registered.store(true, Ordering::Relaxed);
+        if !crate::thread::at_exit(Box::new(hook)) {
+            // Exiting already (the hook was dropped): register again next
+            // time rather than never.
+            // SAFETY: I13 — as above; the table's count keeps it alive.
+            unsafe { &*ptr }.registered.store(false, Ordering::Relaxed);
         }
     }
 
