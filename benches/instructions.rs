@@ -128,6 +128,30 @@ fn box_new() {
     round_trips!(Box::new(Obj([0; 8])));
 }
 
+fn growing_from_one() -> GrowingPool<Obj> {
+    PoolBuilder::new(|| Obj([0; 8]))
+        .capacity(1)
+        .max_capacity(1024)
+        .growth(fastalloc::Growth::Exponential(2.0))
+        .build_growing()
+        .unwrap()
+}
+
+// Growth: 1024 gets held at once on a pool that starts at 1 and doubles to
+// 1024 (10 segments added), each object built on first use, then all
+// released. Divide by 1024 for the cost per object.
+#[library_benchmark]
+#[bench::grow_1_to_1024(growing_from_one())]
+fn growing_pool_growth(pool: GrowingPool<Obj>) -> GrowingPool<Obj> {
+    {
+        let held: Vec<_> = (0..1024).map(|_| pool.get().unwrap()).collect();
+        black_box(&held);
+    }
+    pool
+}
+
+library_benchmark_group!(name = growth, benchmarks = [growing_pool_growth]);
+
 library_benchmark_group!(
     name = round_trip,
     benchmarks = [
@@ -141,4 +165,4 @@ library_benchmark_group!(
     ]
 );
 
-main!(library_benchmark_groups = round_trip);
+main!(library_benchmark_groups = round_trip, growth);
