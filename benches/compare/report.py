@@ -10,6 +10,7 @@ chart.svg (ns/op per pool, one panel per workload, log scale). Standard
 library only.
 """
 
+import html
 import json
 import math
 import pathlib
@@ -90,11 +91,15 @@ def chart(results):
     out, y = [], pad
     for group, title in panels:
         rows = sorted(results[group].items(), key=lambda kv: kv[1])
-        out.append(f'<text x="{pad}" y="{y + 12}" font-weight="bold">{title}</text>')
+        out.append(
+            f'<text x="{pad}" y="{y + 12}" font-weight="bold">{html.escape(title)}</text>'
+        )
         y += 20
         for name, ns in rows:
             color = "#d9480f" if ours(name) else "#868e96"
-            out.append(f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{name}</text>')
+            out.append(
+                f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{html.escape(name)}</text>'
+            )
             out.append(
                 f'<rect x="{label_w}" y="{y + 2}" width="{x(ns) - label_w:.1f}" '
                 f'height="{row_h - 4}" fill="{color}"/>'
