@@ -30,10 +30,11 @@
 //! Invariants: SAFETY.md I13.
 
 use crate::freelist::{FreeList, TreiberStack, Words};
-use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Backoff, Ordering, UnsafeCell};
+use crate::sync::{
+    AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Backoff, Ordering, StdArc, UnsafeCell,
+};
 use crate::tag::Link;
 use alloc::boxed::Box;
-use alloc::sync::Arc as StdArc;
 use core::{mem, ptr};
 use crossbeam_utils::CachePadded;
 
@@ -74,7 +75,7 @@ pub(crate) struct Cache {
     /// by the thread whose serial indexes the cache (its owner), and by that
     /// thread's exit hook.
     #[cfg(all(feature = "std", not(loom)))]
-    registered: core::sync::atomic::AtomicBool,
+    registered: crate::sync::AtomicBool,
     state: UnsafeCell<State>,
 }
 
@@ -106,7 +107,7 @@ impl Cache {
             lock: AtomicU32::new(0),
             out: AtomicU64::new(0),
             #[cfg(all(feature = "std", not(loom)))]
-            registered: core::sync::atomic::AtomicBool::new(false),
+            registered: crate::sync::AtomicBool::new(false),
             state: UnsafeCell::new(State {
                 len: 0,
                 version: 0,
@@ -542,31 +543,9 @@ fn current_serial() -> Option<usize> {
     #[cfg(all(feature = "std", not(loom)))]
     return crate::thread::serial();
     #[cfg(loom)]
-    return loom_serial::get();
+    return crate::sync::loom_serial::get();
     #[cfg(all(not(feature = "std"), not(loom)))]
     return None;
-}
-
-/// Under loom, models choose each thread's cache (default: none).
-#[cfg(loom)]
-pub(crate) mod loom_serial {
-    use core::cell::Cell;
-
-    loom::thread_local! {
-        static SERIAL: Cell<Option<usize>> = Cell::new(None);
-    }
-
-    /// The cache the calling loom thread uses.
-    pub(crate) fn get() -> Option<usize> {
-        SERIAL.with(Cell::get)
-    }
-
-    /// Makes the calling loom thread use cache `serial` (`None`: the shared
-    /// stack only).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn set(serial: Option<usize>) {
-        SERIAL.with(|s| s.set(serial));
-    }
 }
 
 /// Thread exit: orphaning the thread's caches.

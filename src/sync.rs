@@ -9,8 +9,12 @@
 pub(crate) use alloc::sync::Arc;
 /// The standard `Arc` (with `Weak`) even under loom, for state loom does not
 /// model: the thread-local pool's registry.
-#[cfg(feature = "std")]
+#[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub(crate) use alloc::sync::{Arc as StdArc, Weak as StdWeak};
+/// A flag only ever touched by one thread at a time (outside loom's view:
+/// never compiled under loom).
+#[cfg(all(feature = "std", not(loom)))]
+pub(crate) use core::sync::atomic::AtomicBool;
 #[cfg(not(loom))]
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub(crate) use core::sync::atomic::{
@@ -78,5 +82,28 @@ impl Backoff {
         self.inner.spin();
         #[cfg(loom)]
         loom::thread::yield_now();
+    }
+}
+
+/// Under loom, models choose the cache each loom thread uses (default:
+/// none); see `src/cache.rs`.
+#[cfg(loom)]
+pub(crate) mod loom_serial {
+    use core::cell::Cell;
+
+    loom::thread_local! {
+        static SERIAL: Cell<Option<usize>> = Cell::new(None);
+    }
+
+    /// The cache the calling loom thread uses.
+    pub(crate) fn get() -> Option<usize> {
+        SERIAL.with(Cell::get)
+    }
+
+    /// Makes the calling loom thread use cache `serial` (`None`: the shared
+    /// stack only).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn set(serial: Option<usize>) {
+        SERIAL.with(|s| s.set(serial));
     }
 }

@@ -5,7 +5,7 @@
 //! carry a value whose visibility to the next holder loom checks through the
 //! slot's `UnsafeCell`.
 
-use crate::cache::loom_serial;
+use crate::sync::loom_serial;
 use crate::{PoolBuilder, ThreadSafePool};
 use alloc::vec::Vec;
 use loom::sync::Arc;
