@@ -201,6 +201,12 @@ impl State {
     }
 }
 
+/// Whether `cache` is `own`, the caller's.
+#[inline]
+fn is_own(own: Option<&Cache>, cache: &CachePadded<Cache>) -> bool {
+    own.is_some_and(|own| ptr::eq(own, &**cache))
+}
+
 /// Splits an entry into its index and fill state.
 #[inline(always)]
 fn unpack(entry: u32) -> (u32, bool) {
@@ -395,7 +401,7 @@ impl CachedStack {
                 return Some(entry);
             }
             for (serial, cache) in self.caches() {
-                if own.is_some_and(|own| ptr::eq(own, &**cache)) {
+                if is_own(own, cache) {
                     // Only its owner (us) pushes into our cache.
                     continue;
                 }
@@ -413,7 +419,7 @@ impl CachedStack {
                 continue;
             }
             let unchanged = self.caches().all(|(serial, cache)| {
-                own.is_some_and(|own| ptr::eq(own, &**cache))
+                is_own(own, cache)
                     // A cache made since the scan started at version 0.
                     || cache.lock().with(|state| state.version) == versions[serial]
             });

@@ -34,9 +34,8 @@ static SERIALS: Mutex<Serials> = Mutex::new(Serials {
     free: Vec::new(),
 });
 
-/// The thread's exit hooks; its destructor runs them.
+/// The thread's exit hooks; its destructor runs them and frees the serial.
 struct ThreadState {
-    serial: Cell<usize>,
     exits: RefCell<Vec<Box<dyn ThreadExit>>>,
 }
 
@@ -47,7 +46,7 @@ const GONE: usize = usize::MAX - 1;
 
 std::thread_local! {
     static THREAD: ThreadState = const {
-        ThreadState { serial: Cell::new(UNASSIGNED), exits: RefCell::new(Vec::new()) }
+        ThreadState { exits: RefCell::new(Vec::new()) }
     };
     /// The serial, or `UNASSIGNED` / `GONE`. No destructor, so reading it is
     /// a plain load at any point of the thread's life.
@@ -56,15 +55,14 @@ std::thread_local! {
 
 impl Drop for ThreadState {
     fn drop(&mut self) {
-        SERIAL.set(GONE);
+        let serial = SERIAL.replace(GONE);
         let mut reusable = true;
         // Hooks may register nothing new: the state is being destroyed, and
         // `at_exit` fails from here on.
         for hook in self.exits.get_mut().drain(..) {
             reusable &= hook.exit();
         }
-        let serial = self.serial.get();
-        if serial != UNASSIGNED && reusable {
+        if serial < GONE && reusable {
             let mut serials = SERIALS.lock().unwrap_or_else(|e| e.into_inner());
             serials.free.push(serial);
         }
@@ -88,14 +86,13 @@ fn assign_serial() -> Option<usize> {
     if SERIAL.get() == GONE {
         return None;
     }
-    let assigned = THREAD.try_with(|t| {
+    // Touching the state registers its destructor, which frees the serial.
+    let assigned = THREAD.try_with(|_| {
         let mut serials = SERIALS.lock().unwrap_or_else(|e| e.into_inner());
-        let serial = serials.free.pop().unwrap_or_else(|| {
+        serials.free.pop().unwrap_or_else(|| {
             serials.next += 1;
             serials.next - 1
-        });
-        t.serial.set(serial);
-        serial
+        })
     });
     match assigned {
         Ok(serial) => {
@@ -112,14 +109,6 @@ fn assign_serial() -> Option<usize> {
 /// Runs `hook` when the calling thread exits. Returns `false` (and drops
 /// the hook) if the thread is already exiting.
 pub(crate) fn at_exit(hook: Box<dyn ThreadExit>) -> bool {
-    THREAD
-        .try_with(|t| match t.exits.try_borrow_mut() {
-            Ok(mut exits) => {
-                exits.push(hook);
-                true
-            }
-            // Only while the hooks run (the list is being drained).
-            Err(_) => false,
-        })
-        .unwrap_or(false)
+    // While the hooks run, the state is being destroyed and `try_with` fails.
+    THREAD.try_with(|t| t.exits.borrow_mut().push(hook)).is_ok()
 }

@@ -1,8 +1,9 @@
 //! [`AsyncPool`]: `get().await` waits for a free object, fairly, on any
 //! executor.
 //!
-//! The objects live in the same lock-free core as [`ThreadSafePool`]'s
-//! (growth included); waiting is a FIFO list of wakers under a mutex that
+//! The objects live in the same core as [`ThreadSafePool`]'s (per-thread
+//! caches in front of a lock-free stack,
+//! growth included); waiting is a FIFO list of wakers under a mutex that
 //! only waiting tasks and releases *while someone waits* touch:
 //!
 //! * `get` takes an object directly when nobody waits; otherwise it queues
@@ -179,7 +180,7 @@ impl Place {
 /// wake-up). `Send + Sync` when `T: Send`; its guards and futures are `Send`
 /// when `T: Send`.
 ///
-/// Shares [`ThreadSafePool`](crate::ThreadSafePool)'s lock-free core: when
+/// Shares [`ThreadSafePool`](crate::ThreadSafePool)'s core: when
 /// nobody waits, `get` costs a `try_get` plus one load, and it grows like a
 /// `ThreadSafePool` when built with a larger `max_capacity`.
 ///

@@ -1,4 +1,5 @@
-//! [`ThreadSafePool`]: a lock-free pool shared across threads.
+//! [`ThreadSafePool`]: a pool shared across threads, per-thread caches in
+//! front of a lock-free stack.
 
 use crate::cache::CachedStack;
 use crate::error::{ConfigError, PoolExhausted};
@@ -12,17 +13,18 @@ use core::fmt;
 
 pub(crate) type SharedCore<T> = Core<T, CachedStack, SharedHooks<T>, Growable>;
 
-/// A lock-free pool of `capacity` objects, shared by reference (it is
+/// A pool of `capacity` objects shared across threads by reference (it is
 /// `Send + Sync` when `T: Send`).
 ///
 /// Free objects sit in small per-thread caches in front of a tagged Treiber
 /// stack of slot indices: a `get` and a release touch only the calling
-/// thread's cache (one uncontended lock each), and move indices to and from
-/// the shared stack in batches. An object parked in any thread's cache
+/// thread's cache (one uncontended lock each, which other threads take only
+/// to steal), and move indices to and from the lock-free shared stack in
+/// batches. An object parked in any thread's cache
 /// counts as available: a `get` that finds its cache and the shared stack
 /// empty takes one from another thread's cache, and reports
-/// [`PoolExhausted`] only when every object was on loan at one instant. A
-/// thread's cache goes back to the shared stack when the thread exits.
+/// [`PoolExhausted`] only when every object was on loan at one instant. When
+/// a thread exits, the next refill on any thread takes its cached objects.
 /// Built with a [`max_capacity`](crate::PoolBuilder::max_capacity) above its
 /// capacity, the pool grows when it runs out, lock-free: threads that find it
 /// empty at once add one segment between them, and no object ever moves.

@@ -11,7 +11,8 @@ use alloc::vec::Vec;
 use loom::sync::Arc;
 use loom::thread;
 
-/// A pool of `capacity` counters, each `get` by a thread with cache `serial`.
+/// A pool of `capacity` counters; each model thread picks its cache with
+/// `loom_serial::set`.
 fn pool(capacity: usize) -> Arc<ThreadSafePool<usize>> {
     Arc::new(ThreadSafePool::new(capacity, || 0usize))
 }
