@@ -581,6 +581,12 @@ mod exit {
             });
             true
         }
+
+        fn is_stale(&self) -> bool {
+            // The pool's table holds one count while the pool lives, and
+            // after it is gone no one makes new ones.
+            StdArc::strong_count(&self.cache) == 1
+        }
     }
 }
 

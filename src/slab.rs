@@ -522,16 +522,29 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     #[cold]
     #[inline(never)]
     fn fill(&self, index: u32, ptr: NonNull<T>) {
-        struct PushBackEmpty<'a, T, L: FreeList, S: Shape>(&'a Store<T, L::Word, S>, &'a L, u32);
+        struct PushBackEmpty<'a, T, L: FreeList, S: Shape> {
+            store: &'a Store<T, L::Word, S>,
+            free: &'a L,
+            recorder: Option<&'a Recorder<L::Counter>>,
+            index: u32,
+        }
         impl<T, L: FreeList, S: Shape> Drop for PushBackEmpty<'_, T, L, S> {
             fn drop(&mut self) {
+                if let Some(recorder) = self.recorder {
+                    recorder.init_panicked();
+                }
                 // SAFETY: I1, I10 — the index was popped (or claimed and
                 // adopted) by `acquire` and is pushed back only here, once,
                 // still empty (I2).
-                unsafe { self.1.push(self.0, self.2, false) };
+                unsafe { self.free.push(self.store, self.index, false) };
             }
         }
-        let on_unwind = PushBackEmpty::<T, L, S>(&self.store, &self.free, index);
+        let on_unwind = PushBackEmpty::<T, L, S> {
+            store: &self.store,
+            free: &self.free,
+            recorder: self.stats.as_deref(),
+            index,
+        };
         let value = self.hooks.init();
         mem::forget(on_unwind);
         // SAFETY: I1, I2 — we popped `index`, so we own it, and its entry said

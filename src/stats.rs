@@ -92,6 +92,9 @@ pub(crate) struct Recorder<C> {
     pub(crate) growth_events: C,
     peak_in_use: C,
     reset_panics: C,
+    /// `get` calls whose `init` panicked: counted in `gets`, but they handed
+    /// nothing out.
+    init_panics: C,
     get_ns: C,
     get_samples: C,
     release_ns: C,
@@ -109,6 +112,7 @@ impl<C: Counter> Recorder<C> {
             growth_events: C::default(),
             peak_in_use: C::default(),
             reset_panics: C::default(),
+            init_panics: C::default(),
             get_ns: C::default(),
             get_samples: C::default(),
             release_ns: C::default(),
@@ -163,6 +167,12 @@ impl<C: Counter> Recorder<C> {
         self.reset_panics.add(1);
     }
 
+    /// A `get`'s `init` panicked (the get handed nothing out).
+    #[cold]
+    pub(crate) fn init_panicked(&self) {
+        self.init_panics.add(1);
+    }
+
     /// A release finished.
     #[inline]
     pub(crate) fn released(&self, stamp: Stamp) {
@@ -172,7 +182,7 @@ impl<C: Counter> Recorder<C> {
     /// The figures now, for a pool with `in_use` objects out that has (or
     /// not) a reset hook.
     pub(crate) fn totals(&self, in_use: usize, has_reset: bool) -> Totals {
-        let allocations = self.gets.get() - self.exhausted.get();
+        let allocations = self.gets.get() - self.exhausted.get() - self.init_panics.get();
         let releases = allocations.saturating_sub(in_use as u64);
         Totals {
             allocations,

@@ -20,6 +20,12 @@ pub(crate) trait ThreadExit {
     /// Runs in the exiting thread. Returns `false` if the thread's serial
     /// must never be reused (it left objects on loan in a per-thread core).
     fn exit(&self) -> bool;
+
+    /// Whether the pool that registered this hook is gone, leaving the hook
+    /// nothing to do. Stale hooks are dropped when the thread registers new
+    /// ones, so a long-lived thread that uses many short-lived pools keeps
+    /// a bounded list.
+    fn is_stale(&self) -> bool;
 }
 
 /// Serial numbers of live threads: the next never used, and those freed by
@@ -110,5 +116,56 @@ fn assign_serial() -> Option<usize> {
 /// the hook) if the thread is already exiting.
 pub(crate) fn at_exit(hook: Box<dyn ThreadExit>) -> bool {
     // While the hooks run, the state is being destroyed and `try_with` fails.
-    THREAD.try_with(|t| t.exits.borrow_mut().push(hook)).is_ok()
+    THREAD
+        .try_with(|t| {
+            let mut exits = t.exits.borrow_mut();
+            if exits.len() == exits.capacity() {
+                // Full: drop the hooks of pools that are gone before growing,
+                // and grow only if at least half are live (amortised O(1)).
+                exits.retain(|h| !h.is_stale());
+                let (len, capacity) = (exits.len(), exits.capacity());
+                if len > capacity / 2 {
+                    exits.reserve(len.max(4));
+                }
+            }
+            exits.push(hook);
+        })
+        .is_ok()
+}
+
+/// The number of exit hooks the calling thread holds (for tests).
+#[cfg(test)]
+pub(crate) fn exit_hooks() -> usize {
+    THREAD.with(|t| t.exits.borrow().len())
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::exit_hooks;
+    use crate::{ThreadLocalPool, ThreadSafePool};
+
+    /// Found by the `ops` fuzz target (memory kept growing on its one
+    /// thread): every pool a thread used left an exit hook, holding the
+    /// thread's cache of that pool, until the thread exited.
+    #[test]
+    fn a_thread_using_many_short_lived_pools_keeps_few_exit_hooks() {
+        std::thread::spawn(|| {
+            let kept = ThreadSafePool::new(8, || 0u64);
+            drop(kept.get().unwrap());
+            for _ in 0..if cfg!(miri) { 50 } else { 2000 } {
+                let shared = ThreadSafePool::new(8, || 0u64);
+                drop(shared.get().unwrap());
+                let local = ThreadLocalPool::new(2, || 0u64);
+                drop(local.get().unwrap());
+            }
+            assert!(exit_hooks() <= 16, "{} hooks", exit_hooks());
+            // The live pool's hook survived the pruning: its cache is
+            // orphaned at exit, so its object stays reachable.
+            drop(kept.get().unwrap());
+            kept
+        })
+        .join()
+        .map(|kept| assert_eq!((kept.in_use(), kept.available()), (0, 8)))
+        .unwrap();
+    }
 }

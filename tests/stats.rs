@@ -177,3 +177,44 @@ fn a_panicking_reset_counts_as_a_release_but_not_a_reset() {
     assert_eq!(s.total_resets, 1, "the panicked reset is not counted");
     assert_eq!(s.current_in_use, 0);
 }
+
+/// Found by the `ops` fuzz target: a `get` whose `init` panicked was counted
+/// as an allocation, a release and a reset.
+#[test]
+fn a_panicking_init_counts_as_neither_an_allocation_nor_a_release() {
+    let c = Counters::new();
+    let fixed = PoolBuilder::new(c.init())
+        .capacity(2)
+        .reset(c.reset())
+        .statistics(true)
+        .build_fixed()
+        .unwrap();
+    let shared = PoolBuilder::new(c.init())
+        .capacity(2)
+        .reset(c.reset())
+        .statistics(true)
+        .build_thread_safe()
+        .unwrap();
+    c.set_init_panics(true);
+    let fixed_get = || drop(fixed.get());
+    let shared_get = || drop(shared.get());
+    for get in [&fixed_get as &dyn Fn(), &shared_get] {
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(get));
+        assert!(caught.is_err(), "init panics");
+    }
+    c.set_init_panics(false);
+    for s in [fixed.stats(), shared.stats()] {
+        assert_eq!(
+            (s.total_allocations, s.total_releases, s.total_resets),
+            (0, 0, 0),
+            "{s:?}"
+        );
+        assert_eq!((s.exhausted, s.current_in_use), (0, 0), "{s:?}");
+    }
+    drop(fixed.get().unwrap());
+    let s = fixed.stats();
+    assert_eq!(
+        (s.total_allocations, s.total_releases, s.total_resets),
+        (1, 1, 1)
+    );
+}

@@ -81,6 +81,10 @@ impl<T: Send + 'static> ThreadExit for ExitCore<T> {
         core.core.hooks().registered.set(false);
         core.core.in_use() == 0
     }
+
+    fn is_stale(&self) -> bool {
+        self.0.strong_count() == 0
+    }
 }
 
 /// The calling thread's serial (see [`thread::serial`]).
