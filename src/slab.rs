@@ -418,6 +418,23 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
 
     /// The pool's figures now: structural ones always, counters and timings
     /// when statistics are on.
+    /// Statistics: the failed `acquire` just made is not reported (an async
+    /// waiter's retry).
+    #[cold]
+    pub(crate) fn uncount_failure(&self) {
+        if let Some(recorder) = &self.stats {
+            recorder.uncount_failure();
+        }
+    }
+
+    /// Statistics: a `get` found no object and waits (one `exhausted`).
+    #[cold]
+    pub(crate) fn count_wait(&self) {
+        if let Some(recorder) = &self.stats {
+            recorder.waits();
+        }
+    }
+
     pub(crate) fn stats(&self) -> StatsSnapshot {
         let mut snapshot = StatsSnapshot::structural(self.in_use(), self.capacity());
         if let Some(totals) = self.totals() {

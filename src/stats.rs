@@ -95,6 +95,10 @@ pub(crate) struct Recorder<C> {
     /// `get` calls whose `init` panicked: counted in `gets`, but they handed
     /// nothing out.
     init_panics: C,
+    /// Failed attempts that are not reported: an async `get` that waits
+    /// counts one `exhausted` per time it queues, however many attempts it
+    /// makes (each counted in `gets` and `exhausted` as it fails).
+    uncounted: C,
     get_ns: C,
     get_samples: C,
     release_ns: C,
@@ -113,6 +117,7 @@ impl<C: Counter> Recorder<C> {
             peak_in_use: C::default(),
             reset_panics: C::default(),
             init_panics: C::default(),
+            uncounted: C::default(),
             get_ns: C::default(),
             get_samples: C::default(),
             release_ns: C::default(),
@@ -173,6 +178,19 @@ impl<C: Counter> Recorder<C> {
         self.init_panics.add(1);
     }
 
+    /// The failed attempt just counted is not to be reported.
+    #[cold]
+    pub(crate) fn uncount_failure(&self) {
+        self.uncounted.add(1);
+    }
+
+    /// A `get` that found no object and waits: one `exhausted`.
+    #[cold]
+    pub(crate) fn waits(&self) {
+        let _ = self.begin_get();
+        self.exhausted();
+    }
+
     /// A release finished.
     #[inline]
     pub(crate) fn released(&self, stamp: Stamp) {
@@ -193,7 +211,7 @@ impl<C: Counter> Recorder<C> {
                 0
             },
             growth_events: self.growth_events.get(),
-            exhausted: self.exhausted.get(),
+            exhausted: self.exhausted.get() - self.uncounted.get(),
             peak_in_use: self.peak_in_use.get(),
             get_ns: self.get_ns.get(),
             get_samples: self.get_samples.get(),

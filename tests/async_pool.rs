@@ -263,3 +263,43 @@ mod on_tokio {
         assert_eq!(*a + *b, served);
     }
 }
+
+/// Found by the `ops` fuzz target: a `get` that waited counted two
+/// exhaustions (its direct attempt and its retry under the wait-list lock).
+#[test]
+fn a_get_that_waits_counts_one_exhaustion_per_wait() {
+    let pool = PoolBuilder::new(|| 0u32)
+        .capacity(1)
+        .statistics(true)
+        .build_async()
+        .unwrap();
+    let held = pool.try_get().unwrap();
+    let (a, b) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+    let (mut fa, mut fb) = (Box::pin(pool.get()), Box::pin(pool.get()));
+    assert!(poll_once(&mut fa, &a).is_pending());
+    assert_eq!(pool.stats().exhausted, 1, "one get queued");
+    assert!(poll_once(&mut fb, &b).is_pending());
+    assert_eq!(pool.stats().exhausted, 2, "two gets queued");
+    assert!(poll_once(&mut fa, &a).is_pending());
+    assert_eq!(
+        pool.stats().exhausted,
+        2,
+        "polled again, not woken: no count"
+    );
+    drop(held); // wakes A
+    let robber = pool.try_get().unwrap();
+    assert!(a.take() && poll_once(&mut fa, &a).is_pending());
+    assert!(pool.try_get().is_err());
+    let s = pool.stats();
+    assert_eq!(s.exhausted, 4, "A robbed (waits again), one try_get failed");
+    drop(robber);
+    assert!(a.take());
+    let got_a = poll_once(&mut fa, &a);
+    assert!(got_a.is_ready());
+    drop(got_a);
+    assert!(b.take());
+    assert!(poll_once(&mut fb, &b).is_ready());
+    let s = pool.stats();
+    assert_eq!((s.total_allocations, s.exhausted), (4, 4), "{s:?}");
+    assert_eq!((s.total_releases, s.current_in_use), (4, 0), "{s:?}");
+}

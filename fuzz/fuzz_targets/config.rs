@@ -69,7 +69,13 @@ fuzz_target!(|input: Input| {
         Capacity::Small(n) => usize::from(n).min(1 << 16),
         Capacity::Beyond(extra) => (MAX_CAPACITY + 1).saturating_add(usize_of(extra)),
         // 65536 is the largest small one; MAX_CAPACITY + 1 the smallest refused.
-        Capacity::Edge(big) => if big { MAX_CAPACITY + 1 } else { 1 },
+        Capacity::Edge(big) => {
+            if big {
+                MAX_CAPACITY + 1
+            } else {
+                1
+            }
+        }
     });
     let max = input.max.map(|m| match m {
         Max::Small(n) => usize::from(n),
@@ -136,8 +142,8 @@ fuzz_target!(|input: Input| {
         }
         Ok(())
     };
-    let result = may_panic(|| build(input.kind))
-        .unwrap_or_else(|m| panic!("building panicked: {m}"));
+    let result =
+        may_panic(|| build(input.kind)).unwrap_or_else(|m| panic!("building panicked: {m}"));
     let grows = matches!(input.kind, Kind::Growing | Kind::ThreadSafe | Kind::Async);
     match result {
         Ok(()) => {

@@ -72,7 +72,10 @@ impl Obj {
 
 impl Drop for Obj {
     fn drop(&mut self) {
-        DROPPED.lock().unwrap_or_else(|e| e.into_inner()).push(self.id);
+        DROPPED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(self.id);
         if self.panic_on_drop {
             panic!("{DROP_PANIC}");
         }
@@ -541,7 +544,9 @@ pub fn run_ops<P: Harness>(config: &Config, ops: &[Op], drop_pool_first: bool) {
             for h in held.drain(..).rev() {
                 match h {
                     Held::Owned(g) => owned.push(g),
-                    Held::Borrowed(g) => give_back(&*pool, config, &mut m, Held::Borrowed(g), false),
+                    Held::Borrowed(g) => {
+                        give_back(&*pool, config, &mut m, Held::Borrowed(g), false)
+                    }
                 }
             }
         } else {
@@ -579,7 +584,10 @@ pub fn run_ops<P: Harness>(config: &Config, ops: &[Op], drop_pool_first: bool) {
 /// Notes drops since the last look: a dropped object must not be out.
 fn note_drops(m: &mut Model, who: &str) {
     for id in take_dropped() {
-        assert!(!m.out.contains(&id), "{who}: object {id} dropped while held");
+        assert!(
+            !m.out.contains(&id),
+            "{who}: object {id} dropped while held"
+        );
         assert!(
             m.idle.remove(&id).is_some(),
             "{who}: object {id} dropped but not idle (twice?)"
@@ -817,12 +825,23 @@ fn give_back<'a, P: Harness>(
     }
 }
 
-fn check<P: Harness>(pool: &P, config: &Config, m: &Model, held: &[Held<'_, P>], step: usize, op: &Op) {
+fn check<P: Harness>(
+    pool: &P,
+    config: &Config,
+    m: &Model,
+    held: &[Held<'_, P>],
+    step: usize,
+    op: &Op,
+) {
     let who = P::NAME;
     let out = m.out.len();
     assert_eq!(held.len() + m.forgotten, out, "{who}: step {step} {op:?}");
     assert_eq!(pool.in_use(), out, "{who}: in_use after step {step} {op:?}");
-    assert_eq!(pool.capacity(), m.capacity, "{who}: capacity after step {step} {op:?}");
+    assert_eq!(
+        pool.capacity(),
+        m.capacity,
+        "{who}: capacity after step {step} {op:?}"
+    );
     assert_eq!(pool.max_capacity(), m.max_capacity, "{who}: max_capacity");
     assert_eq!(
         pool.available(),
@@ -834,7 +853,10 @@ fn check<P: Harness>(pool: &P, config: &Config, m: &Model, held: &[Held<'_, P>],
         (out + m.idle.len()) as u64,
         "{who}: objects alive after step {step} {op:?}"
     );
-    assert!(m.idle.len() + out <= m.capacity, "{who}: more objects than slots");
+    assert!(
+        m.idle.len() + out <= m.capacity,
+        "{who}: more objects than slots"
+    );
     let _ = config;
 }
 
@@ -854,12 +876,22 @@ fn check_stats<P: Harness>(pool: &P, config: &Config, m: &Model) {
         return;
     }
     let allocations = m.gets - m.exhausted - m.init_panics;
-    assert_eq!(s.total_allocations, allocations, "{who}: allocations {s:?} {m:?}");
+    assert_eq!(
+        s.total_allocations, allocations,
+        "{who}: allocations {s:?} {m:?}"
+    );
     assert_eq!(s.exhausted, m.exhausted, "{who}: exhausted {s:?}");
     assert_eq!(s.total_releases, m.releases, "{who}: releases {s:?}");
-    let resets = if config.reset { m.releases - m.reset_panics } else { 0 };
+    let resets = if config.reset {
+        m.releases - m.reset_panics
+    } else {
+        0
+    };
     assert_eq!(s.total_resets, resets, "{who}: resets {s:?}");
-    assert_eq!(s.growth_events, m.growth_events, "{who}: growth events {s:?}");
+    assert_eq!(
+        s.growth_events, m.growth_events,
+        "{who}: growth events {s:?}"
+    );
     assert_eq!(s.peak_in_use, m.peak_in_use as u64, "{who}: peak {s:?}");
     assert!(s.peak_capacity >= s.current_capacity, "{who}: {s:?}");
     let text = s.to_string();
@@ -920,7 +952,11 @@ struct Tally {
 /// was reset.
 fn take(obj: &mut Obj, who: usize, reset: bool) {
     obj.claim(who);
-    assert_eq!(obj.payload, [obj.id as u8; 24], "object {} corrupted", obj.id);
+    assert_eq!(
+        obj.payload, [obj.id as u8; 24],
+        "object {} corrupted",
+        obj.id
+    );
     if reset {
         assert!(!obj.dirty, "object {} handed out without its reset", obj.id);
     }
@@ -1044,5 +1080,9 @@ pub fn run_threads(config: &Config, ops: &[Vec<ThreadOp>]) {
     let before = all.len();
     all.dedup();
     assert_eq!(all.len(), before, "an object was dropped twice");
-    assert_eq!(all.len() as u64, built(), "every object dropped with the pool");
+    assert_eq!(
+        all.len() as u64,
+        built(),
+        "every object dropped with the pool"
+    );
 }

@@ -104,12 +104,15 @@ struct Place {
 }
 
 impl Place {
-    /// One poll of a waiter: `take` tries to lease an object.
+    /// One poll of a waiter: `take` tries to lease an object (its failures
+    /// not counted in the statistics); `waits` counts one `exhausted` each
+    /// time the waiter queues.
     fn poll<L>(
         &mut self,
         list: &WaitList,
         cx: &mut Context<'_>,
         mut take: impl FnMut() -> Option<L>,
+        waits: impl FnOnce(),
     ) -> Poll<L> {
         let Some(id) = self.id else {
             // First poll: take an object directly when nobody waits.
@@ -131,6 +134,7 @@ impl Place {
             queue.next_id += 1;
             queue.waiting.push_back((id, cx.waker().clone()));
             self.id = Some(id);
+            waits();
             return Poll::Pending;
         };
         let mut queue = list.lock();
@@ -144,6 +148,7 @@ impl Place {
             }
             // Taken by a `try_get` in between: first in line again.
             queue.waiting.push_front((id, cx.waker().clone()));
+            waits();
         } else if let Some(entry) = queue.waiting.iter_mut().find(|e| e.0 == id) {
             entry.1.clone_from(cx.waker());
         }
@@ -361,8 +366,10 @@ impl<T> AsyncPool<T> {
     }
 
     /// The pool's figures now; see [`StatsSnapshot`]. A `get` that waits is
-    /// one allocation when it completes; `exhausted` counts the failed
-    /// attempts (`try_get` failures, and each time a `get` had to wait).
+    /// one allocation when it completes; `exhausted` counts `try_get`
+    /// failures and each time a `get` had to wait: once when it queues, and
+    /// once more each time it was woken but a `try_get` took the object
+    /// first.
     pub fn stats(&self) -> StatsSnapshot {
         self.core.stats()
     }
@@ -391,7 +398,16 @@ impl<'a, T> Future for Acquire<'a, T> {
         let this = &mut *self;
         let pool = this.pool;
         this.place
-            .poll(&pool.waiters, cx, || Lease::new(&*pool.core).ok())
+            .poll(
+                &pool.waiters,
+                cx,
+                || {
+                    Lease::new(&*pool.core)
+                        .map_err(|c| c.uncount_failure())
+                        .ok()
+                },
+                || pool.core.count_wait(),
+            )
             .map(|lease| pool.guard(lease))
     }
 }
@@ -424,7 +440,16 @@ impl<T> Future for AcquireOwned<T> {
         let this = &mut *self;
         let core = &this.core;
         this.place
-            .poll(&this.waiters, cx, || Lease::new(Arc::clone(core)).ok())
+            .poll(
+                &this.waiters,
+                cx,
+                || {
+                    Lease::new(Arc::clone(core))
+                        .map_err(|c| c.uncount_failure())
+                        .ok()
+                },
+                || core.count_wait(),
+            )
             .map(|lease| AsyncOwnedGuard::new(lease, &this.waiters))
     }
 }
