@@ -112,7 +112,9 @@ pub enum ConfigError {
     /// The growth schedule from `capacity` to `max_capacity` needs more
     /// segments (the initial one plus one per step) than a pool can have.
     TooManySegments {
-        /// Segments the schedule would need.
+        /// Segments the schedule needs: exact for `Growth::Linear`; for
+        /// `Growth::Exponential`, counted for at most `4 * MAX_SEGMENTS`
+        /// steps past the limit, so a lower bound for longer schedules.
         segments: usize,
         /// The limit ([`crate::MAX_SEGMENTS`]).
         limit: usize,
@@ -190,7 +192,7 @@ impl fmt::Display for ConfigError {
             ),
             Self::TooManySegments { segments, limit } => write!(
                 f,
-                "the growth schedule needs {segments} segments, more than the {limit} a pool \
+                "the growth schedule needs at least {segments} segments, more than the {limit} a pool \
                  can have: use a larger Growth::Linear increment or Growth::Exponential"
             ),
         }

@@ -99,9 +99,14 @@ impl Growth {
                 if let Growth::Linear(n) = self {
                     steps += (max - current).div_ceil(n);
                 } else {
-                    while current < max {
+                    // Counted step by step, but not forever: a factor just
+                    // above 1.0 adds one object per step, up to 2^31 steps.
+                    // Past this budget the count is a lower bound.
+                    let mut budget = 4 * MAX_SEGMENTS;
+                    while current < max && budget > 0 {
                         current = self.next(current, max);
                         steps += 1;
+                        budget -= 1;
                     }
                 }
                 return Err(ConfigError::TooManySegments {
@@ -156,6 +161,22 @@ mod tests {
                 limit: MAX_SEGMENTS
             }
         );
+    }
+
+    /// A factor just above 1.0 grows by one object per step: rejecting it
+    /// once took 2^31 steps (23 s); the count stops at a budget.
+    #[test]
+    fn a_factor_barely_above_one_is_refused_at_once() {
+        let start = std::time::Instant::now();
+        let err = Growth::Exponential(1.0 + f64::EPSILON)
+            .schedule(1, crate::MAX_CAPACITY)
+            .unwrap_err();
+        let ConfigError::TooManySegments { segments, limit } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(limit, MAX_SEGMENTS);
+        assert_eq!(segments, 5 * MAX_SEGMENTS, "a lower bound: the budget");
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

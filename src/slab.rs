@@ -56,6 +56,21 @@ struct Segment<T, W> {
 }
 
 impl<T, W: Word> Segment<T, W> {
+    /// A segment of `len` slots, or `None` if the allocator refuses it
+    /// (a growth step of billions of slots, say).
+    fn try_new(len: usize) -> Option<Self> {
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(len).ok()?;
+        let mut words = Vec::new();
+        words.try_reserve_exact(len).ok()?;
+        slots.extend((0..len).map(|_| UnsafeCell::new(MaybeUninit::uninit())));
+        words.extend((0..len).map(|_| W::new(0)));
+        Some(Self {
+            slots: slots.into_boxed_slice(),
+            words: words.into_boxed_slice(),
+        })
+    }
+
     fn new(len: usize) -> Self {
         Self {
             slots: (0..len)
@@ -86,6 +101,8 @@ enum Grown {
     Retry,
     /// The store is at its maximum capacity.
     AtMax,
+    /// The allocator refused the next segment: no growth this time.
+    OutOfMemory,
 }
 
 // === impl Store ===
@@ -252,7 +269,10 @@ impl<T, W: Word, S: Shape> Store<T, W, S> {
         let cell = &self.more[k - 1];
         let mut added = false;
         if cell.load(Ordering::Acquire).is_null() {
-            let segment = Box::into_raw(Box::new(Segment::<T, W>::new((end - limit) as usize)));
+            let Some(segment) = Segment::<T, W>::try_new((end - limit) as usize) else {
+                return Grown::OutOfMemory;
+            };
+            let segment = Box::into_raw(Box::new(segment));
             // Release: publishes the new segment's slices with the pointer.
             match cell.compare_exchange(
                 ptr::null_mut(),
@@ -520,7 +540,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                         continue;
                     }
                     Grown::Retry => continue,
-                    Grown::AtMax => {}
+                    Grown::AtMax | Grown::OutOfMemory => {}
                 }
             }
             // A last look: an index released since the first pop counts.

@@ -290,3 +290,24 @@ fn growth_settings_are_checked() {
         );
     }
 }
+
+/// Found by the `config` fuzz target: a growth step the allocator refuses
+/// (here about 137 GB in one segment) aborted the process. Now `get`
+/// reports exhaustion and the pool stays usable.
+#[test]
+#[cfg(not(miri))]
+fn a_growth_step_the_allocator_refuses_is_reported_as_exhaustion() {
+    let pool = PoolBuilder::new(|| [7u64; 8])
+        .capacity(1)
+        .max_capacity(fastalloc::MAX_CAPACITY)
+        .growth(Growth::Linear(fastalloc::MAX_CAPACITY))
+        .statistics(true)
+        .build_growing()
+        .unwrap();
+    let held = pool.get().unwrap();
+    let err = pool.get().unwrap_err();
+    assert_eq!(err.capacity(), 1);
+    assert_eq!((pool.capacity(), pool.stats().growth_events), (1, 0));
+    drop(held);
+    assert_eq!(*pool.get().unwrap(), [7; 8], "still usable");
+}

@@ -3,7 +3,7 @@
 //! true of the settings (or a `new` panic with a clear message), or a pool
 //! that works as configured. Never another panic, never UB.
 //!
-//! Initial capacities are drawn from `0..=65536` or from above
+//! Initial capacities are drawn from `0..=4096` or from above
 //! `MAX_CAPACITY` (always refused), so a valid pool never allocates
 //! gigabytes; maxima of growing pools may be anything, since their segments
 //! are allocated only when the pool grows.
@@ -11,7 +11,9 @@
 
 use arbitrary::Arbitrary;
 use fastalloc::{ConfigError, FixedPool, Growth, MAX_CAPACITY, MAX_SEGMENTS};
-use fastalloc_fuzz::{built, make_obj, may_panic, reset_counters, Config, Harness, Obj};
+use fastalloc_fuzz::{
+    built, catch_quietly, make_obj, may_panic, reset_counters, Config, Harness, Obj,
+};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Arbitrary, Debug, Clone, Copy, PartialEq)]
@@ -59,6 +61,15 @@ struct Input {
     reset: bool,
 }
 
+fn growth_of(input: &Input) -> Option<Growth> {
+    input.growth.map(|g| match g {
+        GrowthIn::Linear(n) => Growth::Linear(usize_of(n)),
+        GrowthIn::LinearSmall(n) => Growth::Linear(usize::from(n)),
+        GrowthIn::Exponential(f) => Growth::Exponential(f),
+        GrowthIn::Factor(k) => Growth::Exponential(1.0 + f64::from(k) / 64.0),
+    })
+}
+
 fn usize_of(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
@@ -66,9 +77,9 @@ fn usize_of(v: u64) -> usize {
 fuzz_target!(|input: Input| {
     reset_counters();
     let capacity = input.capacity.map(|c| match c {
-        Capacity::Small(n) => usize::from(n).min(1 << 16),
+        Capacity::Small(n) => usize::from(n) % 4097,
         Capacity::Beyond(extra) => (MAX_CAPACITY + 1).saturating_add(usize_of(extra)),
-        // 65536 is the largest small one; MAX_CAPACITY + 1 the smallest refused.
+        // MAX_CAPACITY + 1 is the smallest capacity refused.
         Capacity::Edge(big) => {
             if big {
                 MAX_CAPACITY + 1
@@ -82,27 +93,18 @@ fuzz_target!(|input: Input| {
         Max::Any(n) => usize_of(n),
         Max::AtMax => MAX_CAPACITY,
     });
-    let growth = input.growth.map(|g| match g {
-        GrowthIn::Linear(n) => Growth::Linear(usize_of(n)),
-        GrowthIn::LinearSmall(n) => Growth::Linear(usize::from(n)),
-        GrowthIn::Exponential(f) => Growth::Exponential(f),
-        GrowthIn::Factor(k) => Growth::Exponential(1.0 + f64::from(k) / 64.0),
-    });
+    let growth = growth_of(&input);
 
     if input.kind == Kind::New {
         let Some(capacity) = capacity else { return };
-        let result = std::panic::catch_unwind(|| FixedPool::new(capacity, make_obj));
+        let result = catch_quietly(|| FixedPool::new(capacity, make_obj));
         match result {
             Ok(pool) => {
                 assert!((1..=MAX_CAPACITY).contains(&capacity));
                 assert_eq!(pool.capacity(), capacity);
                 assert!(pool.get().is_ok());
             }
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .unwrap_or_default();
+            Err(message) => {
                 assert!(capacity == 0 || capacity > MAX_CAPACITY, "{message}");
                 assert!(message.starts_with("FixedPool::new: "), "{message}");
             }
@@ -231,12 +233,26 @@ fn check_pool<P: Harness>(pool: P, capacity: Option<usize>, max: Option<usize>, 
     let max = max.unwrap();
     // Fill small pools to their maximum; larger ones a few steps past their
     // initial capacity.
-    let target = if max <= 4096 { max } else { capacity + 3 };
+    // The size of the first growth step: past 2^16 slots the run stays at
+    // the initial capacity (a fuzz run is no place for gigabyte segments).
+    let step = match growth_of(input).unwrap_or_default() {
+        Growth::Linear(n) => n.min(max - capacity),
+        Growth::Exponential(f) => {
+            ((capacity as f64 * (f - 1.0)).ceil() as usize).min(max - capacity)
+        }
+    };
+    let target = if step > 1 << 16 {
+        capacity
+    } else if max <= 512 {
+        max
+    } else {
+        (capacity + 3).min(max)
+    };
     let mut held: Vec<P::Guard<'_>> = Vec::new();
     for _ in 0..target {
         held.push(pool.get().unwrap_or_else(|e| panic!("{}: {e}", P::NAME)));
     }
-    assert_eq!(pool.in_use(), target);
+    assert_eq!(pool.in_use(), held.len());
     if target == max {
         assert!(pool.get().is_err(), "{}: full at {max}", P::NAME);
     }

@@ -44,7 +44,7 @@ struct Input {
 
 fuzz_target!(|input: Input| {
     let capacity = usize::from(input.capacity % 64) + 1;
-    let max = capacity + usize::from(input.extra % 1024);
+    let max = capacity + usize::from(input.extra % 512);
     let growth = if input.linear {
         Growth::Linear(usize::from(input.step % 256) + 1)
     } else {

@@ -18,6 +18,8 @@ struct Input {
     pre_initialize: bool,
     statistics: bool,
     reset: bool,
+    /// Spawn fresh threads (exiting mid-run) instead of reusing workers.
+    spawn: bool,
     ops: Vec<ThreadOp>,
 }
 
@@ -42,5 +44,5 @@ fuzz_target!(|input: Input| {
     for (i, op) in input.ops.iter().take(1024).enumerate() {
         per_thread[i % threads].push(*op);
     }
-    run_threads(&config, &per_thread);
+    run_threads(&config, &per_thread, input.spawn);
 });

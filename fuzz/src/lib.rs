@@ -151,16 +151,20 @@ thread_local! {
 /// panic is a finding (it reaches libFuzzer's hook). Returns the message of
 /// a caught panic.
 pub fn may_panic<R>(f: impl FnOnce() -> R) -> Result<R, &'static str> {
-    EXPECTING.with(|e| e.set(true));
-    let result = panic::catch_unwind(AssertUnwindSafe(f));
-    EXPECTING.with(|e| e.set(false));
-    result.map_err(|payload| {
-        let message = message_of(&*payload);
+    catch_quietly(f).map_err(|message| {
         [INIT_PANIC, RESET_PANIC, DROP_PANIC]
             .into_iter()
             .find(|m| *m == message)
             .unwrap_or_else(|| panic!("unexpected panic: {message}"))
     })
+}
+
+/// Runs `f`, catching a panic without reporting it; returns its message.
+pub fn catch_quietly<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    EXPECTING.with(|e| e.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    EXPECTING.with(|e| e.set(false));
+    result.map_err(|payload| message_of(&*payload))
 }
 
 fn message_of(payload: &(dyn Any + Send)) -> String {
@@ -963,10 +967,122 @@ fn take(obj: &mut Obj, who: usize, reset: bool) {
     obj.dirty = true;
 }
 
-/// Runs each list of `ops` on its own thread, all sharing one
+/// Worker threads kept across runs (spawning 2 to 4 threads per run would
+/// cost more than the run): each takes jobs from its channel.
+type Job = Box<dyn FnOnce() + Send>;
+
+fn workers() -> &'static [Mutex<std::sync::mpsc::Sender<Job>>] {
+    static WORKERS: std::sync::OnceLock<Vec<Mutex<std::sync::mpsc::Sender<Job>>>> =
+        std::sync::OnceLock::new();
+    WORKERS.get_or_init(|| {
+        (0..4)
+            .map(|_| {
+                let (tx, rx) = std::sync::mpsc::channel::<Job>();
+                std::thread::spawn(move || {
+                    for job in rx {
+                        job();
+                    }
+                });
+                Mutex::new(tx)
+            })
+            .collect()
+    })
+}
+
+/// One thread's part of a threaded run.
+fn run_thread(
+    who: usize,
+    ops: &[ThreadOp],
+    pool: &ThreadSafePool<Obj>,
+    mailboxes: &[Mutex<Vec<OwnedGuard<Obj>>>],
+    reset: bool,
+) -> Tally {
+    let n = mailboxes.len();
+    let mut tally = Tally::default();
+    let mut held: Vec<Either<'_>> = Vec::new();
+    let owned = |pool: &ThreadSafePool<Obj>| {
+        // `get_owned` needs the `Arc`; the run keeps one in `Shared`.
+        SHARED_POOL
+            .with(|p| {
+                p.borrow()
+                    .as_ref()
+                    .map(|a: &Arc<ThreadSafePool<Obj>>| a.get_owned())
+            })
+            .unwrap_or_else(|| panic!("no shared pool on this thread: {}", pool.capacity()))
+    };
+    for op in ops {
+        match *op {
+            ThreadOp::Get | ThreadOp::GetOwned => {
+                let got = if let ThreadOp::Get = op {
+                    pool.get().map(Either::Borrowed)
+                } else {
+                    owned(pool).map(Either::Owned)
+                };
+                match got {
+                    Ok(mut g) => {
+                        take(&mut g, who, reset);
+                        held.push(g);
+                        tally.got += 1;
+                    }
+                    Err(e) => {
+                        assert_eq!(e.capacity(), pool.capacity());
+                        tally.exhausted += 1;
+                    }
+                }
+            }
+            ThreadOp::Drop(i) => {
+                if !held.is_empty() {
+                    let g = held.remove(usize::from(i) % held.len());
+                    g.unclaim(who);
+                    drop(g);
+                }
+            }
+            ThreadOp::Send(i) => {
+                if !held.is_empty() {
+                    let at = usize::from(i) % held.len();
+                    if let Either::Owned(_) = held[at] {
+                        let Either::Owned(g) = held.remove(at) else {
+                            unreachable!()
+                        };
+                        g.unclaim(who);
+                        mailboxes[(who + 1) % n].lock().unwrap().push(g);
+                    }
+                }
+            }
+            ThreadOp::TakeMail => {
+                let mail = mailboxes[who].lock().unwrap().pop();
+                if let Some(g) = mail {
+                    g.claim(who);
+                    held.push(Either::Owned(g));
+                }
+            }
+            ThreadOp::Trim => {
+                pool.trim();
+            }
+            ThreadOp::Stats => {
+                let s = pool.stats();
+                assert!(s.current_in_use <= s.current_capacity, "{s:?}");
+                assert!(pool.in_use() <= pool.capacity());
+            }
+            ThreadOp::Yield => std::thread::yield_now(),
+        }
+    }
+    for g in held {
+        g.unclaim(who);
+    }
+    tally
+}
+
+thread_local! {
+    static SHARED_POOL: std::cell::RefCell<Option<Arc<ThreadSafePool<Obj>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs each list of `ops` on its own worker thread, all sharing one
 /// `ThreadSafePool`, then checks the counts and that every object is dropped
-/// exactly once with the pool.
-pub fn run_threads(config: &Config, ops: &[Vec<ThreadOp>]) {
+/// exactly once with the pool. With `spawn`, on freshly spawned threads
+/// instead (their exits orphan their caches mid-run).
+pub fn run_threads(config: &Config, ops: &[Vec<ThreadOp>], spawn: bool) {
     reset_counters();
     let pool = Arc::new(
         config
@@ -975,84 +1091,44 @@ pub fn run_threads(config: &Config, ops: &[Vec<ThreadOp>]) {
             .unwrap_or_else(|e| panic!("{config:?} refused: {e}")),
     );
     let n = ops.len();
-    let mailboxes: Vec<Mutex<Vec<OwnedGuard<Obj>>>> = (0..n).map(|_| Mutex::default()).collect();
-    let start = std::sync::Barrier::new(n);
-    let tallies: Vec<Tally> = std::thread::scope(|s| {
-        let handles: Vec<_> = ops
-            .iter()
-            .enumerate()
-            .map(|(who, ops)| {
-                let (pool, mailboxes, start) = (&pool, &mailboxes, &start);
-                s.spawn(move || {
-                    let mut tally = Tally::default();
-                    let mut held: Vec<Either<'_>> = Vec::new();
-                    start.wait();
-                    for op in ops {
-                        match *op {
-                            ThreadOp::Get | ThreadOp::GetOwned => {
-                                let got = if let ThreadOp::Get = op {
-                                    pool.get().map(Either::Borrowed)
-                                } else {
-                                    pool.get_owned().map(Either::Owned)
-                                };
-                                match got {
-                                    Ok(mut g) => {
-                                        take(&mut g, who, config.reset);
-                                        held.push(g);
-                                        tally.got += 1;
-                                    }
-                                    Err(e) => {
-                                        assert_eq!(e.capacity(), pool.capacity());
-                                        tally.exhausted += 1;
-                                    }
-                                }
-                            }
-                            ThreadOp::Drop(i) => {
-                                if !held.is_empty() {
-                                    let g = held.remove(usize::from(i) % held.len());
-                                    g.unclaim(who);
-                                    drop(g);
-                                }
-                            }
-                            ThreadOp::Send(i) => {
-                                if !held.is_empty() {
-                                    let at = usize::from(i) % held.len();
-                                    if let Either::Owned(_) = held[at] {
-                                        let Either::Owned(g) = held.remove(at) else {
-                                            unreachable!()
-                                        };
-                                        g.unclaim(who);
-                                        mailboxes[(who + 1) % n].lock().unwrap().push(g);
-                                    }
-                                }
-                            }
-                            ThreadOp::TakeMail => {
-                                let mail = mailboxes[who].lock().unwrap().pop();
-                                if let Some(g) = mail {
-                                    g.claim(who);
-                                    held.push(Either::Owned(g));
-                                }
-                            }
-                            ThreadOp::Trim => {
-                                pool.trim();
-                            }
-                            ThreadOp::Stats => {
-                                let s = pool.stats();
-                                assert!(s.current_in_use <= s.current_capacity, "{s:?}");
-                                assert!(pool.in_use() <= pool.capacity());
-                            }
-                            ThreadOp::Yield => std::thread::yield_now(),
-                        }
-                    }
-                    for g in held {
-                        g.unclaim(who);
-                    }
-                    tally
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    assert!((1..=4).contains(&n));
+    let mailboxes: Arc<Vec<Mutex<Vec<OwnedGuard<Obj>>>>> =
+        Arc::new((0..n).map(|_| Mutex::default()).collect());
+    let start = Arc::new(std::sync::Barrier::new(n));
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<std::thread::Result<Tally>>();
+    for (who, ops) in ops.iter().enumerate() {
+        let (pool, mailboxes, start, done) = (
+            Arc::clone(&pool),
+            Arc::clone(&mailboxes),
+            Arc::clone(&start),
+            done_tx.clone(),
+        );
+        let ops = ops.clone();
+        let reset = config.reset;
+        let job: Job = Box::new(move || {
+            SHARED_POOL.with(|p| *p.borrow_mut() = Some(Arc::clone(&pool)));
+            start.wait();
+            // A failed check panics: report it to the run, which re-raises it.
+            let tally = panic::catch_unwind(AssertUnwindSafe(|| {
+                run_thread(who, &ops, &pool, &mailboxes, reset)
+            }));
+            SHARED_POOL.with(|p| p.borrow_mut().take());
+            drop(pool);
+            done.send(tally).unwrap();
+        });
+        if spawn {
+            std::thread::spawn(job);
+        } else {
+            workers()[who].lock().unwrap().send(job).unwrap();
+        }
+    }
+    drop(done_tx);
+    let tallies: Vec<Tally> = done_rx
+        .iter()
+        .map(|r| r.unwrap_or_else(|p| panic::resume_unwind(p)))
+        .collect();
+    assert_eq!(tallies.len(), n);
+    let mailboxes = Arc::into_inner(mailboxes).expect("every thread is done");
     // Mail nobody took is released here, on the main thread.
     drop(mailboxes);
     let got: u64 = tallies.iter().map(|t| t.got).sum();

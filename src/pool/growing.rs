@@ -89,7 +89,9 @@ impl<T> GrowingPool<T> {
     /// # Errors
     ///
     /// [`PoolExhausted`] when the pool is at `max_capacity` and every object
-    /// is held by a guard.
+    /// is held by a guard, or when the allocator refuses the next growth
+    /// step's memory (the pool keeps its capacity and tries again on a
+    /// later `get`).
     ///
     /// # Panics
     ///

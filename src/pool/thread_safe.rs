@@ -105,7 +105,9 @@ impl<T> ThreadSafePool<T> {
     ///
     /// # Errors
     ///
-    /// [`PoolExhausted`] when all `capacity` objects are held by guards.
+    /// [`PoolExhausted`] when all `capacity` objects are held by guards (for
+    /// a growing pool: at `max_capacity`, or when the allocator refuses the
+    /// next growth step's memory).
     ///
     /// # Panics
     ///
