@@ -253,6 +253,10 @@ impl<T> AsyncPool<T> {
     /// long as every object is in use. Waiters are served in the order they
     /// first polled. Dropping the future before it completes gives up its
     /// place (and any object or wake-up meant for it goes to the next waiter).
+    /// Forgetting it instead (`mem::forget`, or leaking it) after it was
+    /// polled keeps its place: it is woken in turn and never claims the
+    /// object, so the waiter behind it waits for the next release. No object
+    /// is lost (`try_get` still gets it).
     ///
     /// `init` may run while the pool's wait-list lock is held (for a waiter's
     /// first object), so it must not use this same pool.

@@ -144,6 +144,7 @@ pub trait TestPool: Sized {
     fn capacity(&self) -> usize;
     fn in_use(&self) -> usize;
     fn available(&self) -> usize;
+    fn trim(&self) -> usize;
 }
 
 impl TestPool for FixedPool<Tracked> {
@@ -173,6 +174,9 @@ impl TestPool for FixedPool<Tracked> {
     }
     fn available(&self) -> usize {
         FixedPool::available(self)
+    }
+    fn trim(&self) -> usize {
+        FixedPool::trim(self)
     }
 }
 
@@ -204,6 +208,9 @@ impl TestPool for ThreadSafePool<Tracked> {
     fn available(&self) -> usize {
         ThreadSafePool::available(self)
     }
+    fn trim(&self) -> usize {
+        ThreadSafePool::trim(self)
+    }
 }
 
 /// Growing pools in the shared tests start at half the capacity (unless
@@ -220,11 +227,16 @@ fn growing_builder(
     } else {
         capacity.div_ceil(2)
     };
-    PoolBuilder::new(c.init())
+    let b = PoolBuilder::new(c.init())
         .capacity(initial)
         .max_capacity(capacity)
-        .growth(Growth::Linear(1))
-        .pre_initialize(pre_initialize)
+        .pre_initialize(pre_initialize);
+    // A pool of one has no room to grow (a shared pool refuses the setting).
+    if initial < capacity {
+        b.growth(Growth::Linear(1))
+    } else {
+        b
+    }
 }
 
 impl TestPool for GrowingPool<Tracked> {
@@ -252,6 +264,9 @@ impl TestPool for GrowingPool<Tracked> {
     }
     fn available(&self) -> usize {
         self.max_capacity() - GrowingPool::in_use(self)
+    }
+    fn trim(&self) -> usize {
+        GrowingPool::trim(self)
     }
 }
 
@@ -295,6 +310,9 @@ impl TestPool for GrowingShared {
     fn available(&self) -> usize {
         self.0.max_capacity() - self.0.in_use()
     }
+    fn trim(&self) -> usize {
+        self.0.trim()
+    }
 }
 
 impl TestPool for ThreadLocalPool<Tracked> {
@@ -331,6 +349,9 @@ impl TestPool for ThreadLocalPool<Tracked> {
     fn available(&self) -> usize {
         ThreadLocalPool::available(self)
     }
+    fn trim(&self) -> usize {
+        ThreadLocalPool::trim(self)
+    }
 }
 
 impl TestPool for AsyncPool<Tracked> {
@@ -360,6 +381,9 @@ impl TestPool for AsyncPool<Tracked> {
     }
     fn available(&self) -> usize {
         AsyncPool::available(self)
+    }
+    fn trim(&self) -> usize {
+        AsyncPool::trim(self)
     }
 }
 
