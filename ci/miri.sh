@@ -34,3 +34,10 @@ MIRIFLAGS="-Zmiri-many-seeds=0..8" \
     cargo +nightly miri test --lib treiber_pops_are_exclusive
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
     cargo +nightly miri test --lib cache::
+MIRIFLAGS="-Zmiri-many-seeds=0..8" \
+    cargo +nightly miri test --test hard_cases thread
+echo "== miri: the threaded tests again under tree borrows, 4 seeds"
+MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-many-seeds=0..4" \
+    cargo +nightly miri test --test threads --test thread_local
+MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-many-seeds=0..4" \
+    cargo +nightly miri test --lib cache::

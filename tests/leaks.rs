@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicIsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Waker};
+use std::task::Context;
 
 /// Bytes allocated and not yet freed, over the whole process.
 static LIVE: AtomicIsize = AtomicIsize::new(0);
@@ -104,7 +104,7 @@ fn workload(c: &Counters) {
         let mut f = pin!(waiting.get());
         assert!(f
             .as_mut()
-            .poll(&mut Context::from_waker(Waker::noop()))
+            .poll(&mut Context::from_waker(&common::noop_waker()))
             .is_pending());
     }
     drop((held, also));

@@ -419,3 +419,12 @@ pub fn panic_message(err: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| err.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "<non-string panic>".into())
 }
+
+/// A waker that does nothing (`Waker::noop` needs Rust 1.85).
+pub fn noop_waker() -> std::task::Waker {
+    struct Noop;
+    impl std::task::Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    std::task::Waker::from(Arc::new(Noop))
+}

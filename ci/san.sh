@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The threaded tests under ThreadSanitizer, and the whole test suite under
+# AddressSanitizer with its leak checker, each with a std rebuilt for the
+# sanitizer (-Zbuild-std: the prebuilt sanitizer targets cannot be
+# downloaded here). Then the leak test under valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=x86_64-unknown-linux-gnu
+
+if ! rustup component list --toolchain nightly --installed | grep -q rust-src; then
+    rustup component add --toolchain nightly rust-src
+fi
+
+echo "== ThreadSanitizer: threaded tests (stress included, at scale 1)"
+# The async tests run on tokio; tokio's own timer wheel is checked too.
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" \
+    CARGO_TARGET_DIR=target/tsan \
+    cargo +nightly test -Zbuild-std --target "$target" --release \
+    --lib --test threads --test async_pool --test thread_local --test growth \
+    --test stats --test hard_cases --test stress -- --include-ignored --skip hands_out_every_index
+
+echo "== AddressSanitizer (+ LeakSanitizer): every test"
+# Tests that leak on purpose (mem::forget of guards) are named in ci/lsan.supp.
+export ASAN_OPTIONS="detect_leaks=1 halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$PWD/ci/lsan.supp print_suppressions=0"
+RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
+    CARGO_TARGET_DIR=target/asan \
+    cargo +nightly test -Zbuild-std --target "$target" --release \
+    --lib --tests -- --include-ignored --skip hands_out_every_index
+
+echo "== valgrind: no leak after the pools are dropped"
+if ! command -v valgrind >/dev/null; then
+    echo "!! valgrind not found: installing it from Debian's packages"
+    (apt-get install -y valgrind || sudo apt-get install -y valgrind) >/dev/null
+fi
+cargo test --release --test leaks --no-run
+leaks=$(cargo test --release --test leaks --no-run --message-format=json 2>/dev/null \
+    | python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "leaks" and m.get("executable"):
+        print(m["executable"])')
+valgrind --leak-check=full --show-leak-kinds=definite,indirect \
+    --errors-for-leak-kinds=definite,indirect --error-exitcode=1 "$leaks"
