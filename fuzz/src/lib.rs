@@ -287,6 +287,15 @@ pub trait Harness: Sized + 'static {
 }
 
 macro_rules! delegate {
+    (get) => {
+        fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
+            self.get()
+        }
+        fn release<'a>(&'a self, guard: Self::Guard<'a>) {
+            self.release(guard)
+        }
+        delegate!();
+    };
     () => {
         fn capacity(&self) -> usize {
             self.capacity()
@@ -314,13 +323,7 @@ impl Harness for FixedPool<Obj> {
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_fixed()
     }
-    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
-        self.get()
-    }
-    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
-        self.release(guard)
-    }
-    delegate!();
+    delegate!(get);
 }
 
 impl Harness for GrowingPool<Obj> {
@@ -331,16 +334,10 @@ impl Harness for GrowingPool<Obj> {
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_growing()
     }
-    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
-        self.get()
-    }
-    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
-        self.release(guard)
-    }
     fn max_capacity(&self) -> usize {
         self.max_capacity()
     }
-    delegate!();
+    delegate!(get);
 }
 
 impl Harness for ThreadSafePool<Obj> {
@@ -351,14 +348,8 @@ impl Harness for ThreadSafePool<Obj> {
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_thread_safe()
     }
-    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
-        self.get()
-    }
     fn get_owned(pool: &Arc<Self>) -> Option<Result<Self::Owned, PoolExhausted>> {
         Some(pool.get_owned())
-    }
-    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
-        self.release(guard)
     }
     fn release_owned(&self, guard: Self::Owned) {
         self.release_owned(guard)
@@ -366,7 +357,7 @@ impl Harness for ThreadSafePool<Obj> {
     fn max_capacity(&self) -> usize {
         self.max_capacity()
     }
-    delegate!();
+    delegate!(get);
 }
 
 impl Harness for ThreadLocalPool<Obj> {
@@ -380,13 +371,7 @@ impl Harness for ThreadLocalPool<Obj> {
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_thread_local()
     }
-    fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
-        self.get()
-    }
-    fn release<'a>(&'a self, guard: Self::Guard<'a>) {
-        self.release(guard)
-    }
-    delegate!();
+    delegate!(get);
 }
 
 /// Polls a future once with a waker that does nothing.
