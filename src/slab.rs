@@ -436,8 +436,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         self.capacity().saturating_sub(self.in_use())
     }
 
-    /// The pool's figures now: structural ones always, counters and timings
-    /// when statistics are on.
     /// Statistics: the failed `acquire` just made is not reported (an async
     /// waiter's retry).
     #[cold]
@@ -455,6 +453,8 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         }
     }
 
+    /// The pool's figures now: structural ones always, counters and timings
+    /// when statistics are on.
     pub(crate) fn stats(&self) -> StatsSnapshot {
         let mut snapshot = StatsSnapshot::structural(self.in_use(), self.capacity());
         if let Some(totals) = self.totals() {

@@ -526,7 +526,7 @@ pub fn run_ops<P: Harness>(config: &Config, ops: &[Op], drop_pool_first: bool) {
         let mut held: Vec<Held<'_, P>> = Vec::new();
         for (step, op) in ops.iter().enumerate() {
             apply(&pool, config, &mut m, &mut held, *op);
-            check(&*pool, config, &m, &held, step, op);
+            check(&*pool, &m, &held, step, op);
         }
         // Owned guards may outlive the pool.
         if drop_pool_first {
@@ -814,14 +814,7 @@ fn give_back<'a, P: Harness>(
     }
 }
 
-fn check<P: Harness>(
-    pool: &P,
-    config: &Config,
-    m: &Model,
-    held: &[Held<'_, P>],
-    step: usize,
-    op: &Op,
-) {
+fn check<P: Harness>(pool: &P, m: &Model, held: &[Held<'_, P>], step: usize, op: &Op) {
     let who = P::NAME;
     let out = m.out.len();
     assert_eq!(held.len() + m.forgotten, out, "{who}: step {step} {op:?}");
@@ -846,7 +839,6 @@ fn check<P: Harness>(
         m.idle.len() + out <= m.capacity,
         "{who}: more objects than slots"
     );
-    let _ = config;
 }
 
 fn check_stats<P: Harness>(pool: &P, config: &Config, m: &Model) {
