@@ -164,10 +164,12 @@ mod tests {
     }
 
     /// A factor just above 1.0 grows by one object per step: rejecting it
-    /// once took 2^31 steps (23 s); the count stops at a budget.
+    /// once took 2^31 steps (23 s); the count stops at a budget, which the
+    /// reported count shows (it would be about 2^31 without one). Pure
+    /// arithmetic with no unsafe code, so Miri skips its 327 680 steps.
     #[test]
+    #[cfg_attr(miri, ignore = "pure arithmetic, too slow to interpret")]
     fn a_factor_barely_above_one_is_refused_at_once() {
-        let start = std::time::Instant::now();
         let err = Growth::Exponential(1.0 + f64::EPSILON)
             .schedule(1, crate::MAX_CAPACITY)
             .unwrap_err();
@@ -176,7 +178,6 @@ mod tests {
         };
         assert_eq!(limit, MAX_SEGMENTS);
         assert_eq!(segments, 5 * MAX_SEGMENTS, "a lower bound: the budget");
-        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
