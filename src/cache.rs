@@ -134,10 +134,18 @@ impl Cache {
     /// The lock if it is free now.
     #[inline]
     fn try_lock(&self) -> Option<Locked<'_>> {
-        self.lock
+        // Build the guard only on success: a `Locked` unlocks when dropped,
+        // so one made and thrown away on failure would unlock the holder's
+        // lock (`then_some` evaluates its argument either way).
+        if self
+            .lock
             .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
-            .then_some(Locked { cache: self })
+        {
+            Some(Locked { cache: self })
+        } else {
+            None
+        }
     }
 
     #[cold]
@@ -590,12 +598,50 @@ mod exit {
     }
 }
 
+/// The cache lock on its own under loom: whatever a thread tries, two
+/// holders never touch a cache's state at once (loom checks every access to
+/// it). The pool models in `src/tests/loom_cache.rs` never reach `try_lock`
+/// (orphans need thread exits, which loom does not model).
+#[cfg(all(test, loom))]
+mod loom_lock {
+    use super::Cache;
+    use loom::sync::Arc;
+    use loom::thread;
+
+    #[test]
+    fn loom_a_failed_try_lock_never_lets_a_second_holder_in() {
+        loom::model(|| {
+            let cache = Arc::new(Cache::new());
+            let other = Arc::clone(&cache);
+            let t = thread::spawn(move || {
+                // Fails whenever the main thread holds the lock; must then
+                // leave it held.
+                if let Some(locked) = other.try_lock() {
+                    locked.with(|state| state.push(1));
+                }
+                let locked = other.lock();
+                locked.with(|state| state.push(2));
+            });
+            let locked = cache.lock();
+            locked.with(|state| {
+                state.push(3);
+                state.pop()
+            });
+            drop(locked);
+            t.join().unwrap();
+            let len = cache.lock().with(|state| state.len);
+            assert!((1..=2).contains(&len), "{len}");
+        });
+    }
+}
+
 #[cfg(all(test, feature = "std", not(loom)))]
 mod tests {
+    use super::Cache;
     use crate::pool::hooks::BoxedHooks;
     use crate::pool::thread_safe::{shared_core, SharedCore};
     use crate::slab::{Lease, Settings};
-    use crate::sync::Arc;
+    use crate::sync::{Arc, Ordering};
     use alloc::boxed::Box;
     use alloc::vec::Vec;
 
@@ -608,6 +654,28 @@ mod tests {
 
     fn my_serial() -> usize {
         crate::thread::serial().expect("a live thread has a serial")
+    }
+
+    /// A failed `try_lock` must leave the lock to its holder. It once built
+    /// the guard eagerly (`then_some`), whose drop unlocked the holder's
+    /// lock: a thread adopting orphans could let a stealer into a cache its
+    /// owner was pushing to (found by ThreadSanitizer on the stress test).
+    #[test]
+    fn a_failed_try_lock_leaves_the_holders_lock_held() {
+        let cache = Cache::new();
+        let held = cache.lock();
+        assert!(cache.try_lock().is_none(), "held: try_lock fails");
+        assert_eq!(
+            cache.lock.load(Ordering::Relaxed),
+            1,
+            "and it is still held"
+        );
+        assert!(cache.try_lock().is_none(), "still held on a second try");
+        drop(held);
+        let again = cache.try_lock().expect("free after the holder unlocks");
+        assert!(cache.try_lock().is_none());
+        drop(again);
+        assert_eq!(cache.lock.load(Ordering::Relaxed), 0);
     }
 
     #[test]
@@ -632,9 +700,10 @@ mod tests {
 
     #[test]
     fn a_threads_cache_is_taken_by_the_next_refill_after_the_thread_exits() {
-        let core = core(64); // 16 entries per cache, refills of 8
-                             // A serial for this thread first, so the exiting thread's serial is
-                             // not recycled to it (that would take the cache over instead).
+        // 16 entries per cache, refills of 8.
+        let core = core(64);
+        // A serial for this thread first, so the exiting thread's serial is
+        // not recycled to it (that would take the cache over instead).
         let me = my_serial();
         let (serial, parked) = std::thread::scope(|s| {
             s.spawn(|| {
