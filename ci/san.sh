@@ -26,10 +26,15 @@ RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" \
 
 echo "== AddressSanitizer (+ LeakSanitizer): every test"
 # Tests that leak on purpose (mem::forget of guards) are named in ci/lsan.supp.
-export ASAN_OPTIONS="detect_leaks=1 halt_on_error=1 allocator_may_return_null=1"
+# fast_unwind_on_malloc=0: the frame-pointer unwinder skips frames of code
+# built without frame pointers (a test's own frame among them), and the
+# suppressions match on test names.
+export ASAN_OPTIONS="detect_leaks=1 halt_on_error=1 allocator_may_return_null=1 fast_unwind_on_malloc=0"
 export LSAN_OPTIONS="suppressions=$PWD/ci/lsan.supp print_suppressions=0"
+# Line tables: a test function inlined into the harness still shows in the
+# leak's stack (as an inlined frame), so the suppressions can name it.
 RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" \
-    CARGO_TARGET_DIR=target/asan \
+    CARGO_TARGET_DIR=target/asan CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
     cargo +nightly test -Zbuild-std --target "$target" --release \
     --lib --tests -- --include-ignored --skip hands_out_every_index
 
