@@ -605,12 +605,12 @@ mod exit {
 #[cfg(all(test, loom))]
 mod loom_lock {
     use super::Cache;
-    use loom::sync::Arc;
-    use loom::thread;
+    use crate::sync::loom_rt::{model, thread};
+    use crate::sync::Arc;
 
     #[test]
     fn loom_a_failed_try_lock_never_lets_a_second_holder_in() {
-        loom::model(|| {
+        model(|| {
             let cache = Arc::new(Cache::new());
             let other = Arc::clone(&cache);
             let t = thread::spawn(move || {

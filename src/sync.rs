@@ -32,6 +32,13 @@ pub(crate) use loom::sync::Arc;
 #[cfg(loom)]
 pub(crate) use loom::sync::{Mutex, MutexGuard};
 
+/// Loom's model runner and threads, for models kept beside the code they
+/// check (`src/cache.rs`); the models in `src/tests/` name loom directly.
+#[cfg(all(test, loom))]
+pub(crate) mod loom_rt {
+    pub(crate) use loom::{model, thread};
+}
+
 /// `core::cell::UnsafeCell` with loom's closure-based access API.
 #[cfg(not(loom))]
 #[derive(Debug)]
