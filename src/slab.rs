@@ -438,6 +438,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
 
     /// Statistics: the failed `acquire` just made is not reported (an async
     /// waiter's retry).
+    #[cfg(feature = "std")]
     #[cold]
     pub(crate) fn uncount_failure(&self) {
         if let Some(recorder) = &self.stats {
@@ -446,6 +447,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     }
 
     /// Statistics: a `get` found no object and waits (one `exhausted`).
+    #[cfg(feature = "std")]
     #[cold]
     pub(crate) fn count_wait(&self) {
         if let Some(recorder) = &self.stats {

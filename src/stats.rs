@@ -179,12 +179,14 @@ impl<C: Counter> Recorder<C> {
     }
 
     /// The failed attempt just counted is not to be reported.
+    #[cfg(feature = "std")]
     #[cold]
     pub(crate) fn uncount_failure(&self) {
         self.uncounted.add(1);
     }
 
     /// A `get` that found no object and waits: one `exhausted`.
+    #[cfg(feature = "std")]
     #[cold]
     pub(crate) fn waits(&self) {
         let _ = self.begin_get();
