@@ -130,20 +130,30 @@ fn bucket_of(serial: usize) -> (usize, usize) {
 ///
 /// ```
 /// use fastalloc::ThreadLocalPool;
+/// use std::sync::Arc;
 ///
-/// let pool = ThreadLocalPool::new(2, || Vec::<u8>::with_capacity(256));
-/// std::thread::scope(|s| {
-///     for _ in 0..3 {
-///         s.spawn(|| {
+/// let pool = Arc::new(ThreadLocalPool::new(2, || Vec::<u8>::with_capacity(256)));
+/// let workers: Vec<_> = (0..3)
+///     .map(|_| {
+///         let pool = Arc::clone(&pool);
+///         std::thread::spawn(move || {
 ///             let a = pool.get().unwrap();
 ///             let b = pool.get().unwrap();
 ///             assert!(pool.get().is_err(), "2 per thread");
 ///             drop((a, b));
-///         });
-///     }
-/// });
+///         })
+///     })
+///     .collect();
+/// // `join` returns after each thread's exit dropped its idle objects (the
+/// // end of a `thread::scope` may come before: then a thread still dropping
+/// // them counts them as in use for that moment).
+/// for worker in workers {
+///     worker.join().unwrap();
+/// }
 /// let stats = pool.stats();
 /// assert_eq!(stats.current_in_use, 0);
+/// // A thread's pool of 2 is reused by a thread that starts after it exited.
+/// assert!((2..=6).contains(&stats.current_capacity));
 /// ```
 ///
 /// Guards stay on their thread:
@@ -295,7 +305,9 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
 
     /// The pool's figures summed over every thread that has used it (and has
     /// not had its pool dropped): `current_capacity` is the sum of their
-    /// capacities, `current_in_use` of their objects on loan.
+    /// capacities, `current_in_use` of their objects on loan. A thread that
+    /// is exiting (or trimming) counts the idle objects it is dropping as in
+    /// use until they are dropped.
     pub fn stats(&self) -> StatsSnapshot {
         let mut snapshot = StatsSnapshot::default();
         let mut totals = Totals::default();

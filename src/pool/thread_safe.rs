@@ -194,7 +194,9 @@ impl<T> ThreadSafePool<T> {
     /// [`FixedPool::trim`](crate::FixedPool::trim)). Returns how many were
     /// dropped. A `get` on another thread that finds no free object while
     /// this runs waits for it to finish rather than report exhaustion, so
-    /// `T::drop` must not `get` from this same pool.
+    /// `T::drop` must not `get` from this same pool. While it runs, the
+    /// objects it is dropping count as in use in `in_use`, `available` and
+    /// `stats` read by other threads.
     ///
     /// # Panics
     ///
