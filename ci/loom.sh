@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Loom models of the lock-free code (src/tests/loom_*.rs), release build with
-# debug assertions, in their own target directory.
+# Loom models of the lock-free code (src/tests/loom_*.rs and the cache lock's
+# model in src/freelist/cached.rs), release build with debug assertions, in
+# their own target directory. Fails if the filter selects no model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export RUSTFLAGS="--cfg loom -C debug-assertions"
+. ci/expect-tests.sh
+export RUSTFLAGS="--cfg fastalloc_loom -C debug-assertions"
 export LOOM_MAX_PREEMPTIONS="${LOOM_MAX_PREEMPTIONS:-3}"
 export CARGO_TARGET_DIR=target/loom
 echo "== loom: LOOM_MAX_PREEMPTIONS=$LOOM_MAX_PREEMPTIONS"
-cargo test --release --lib loom
+expect_tests cargo test --release --lib loom

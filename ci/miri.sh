@@ -2,9 +2,11 @@
 # Miri over the unit and integration tests (doc tests are left to `cargo test`:
 # each one is a separate crate and Miri would rebuild std for it).
 # Stacked borrows with strict provenance and symbolic alignment, then tree
-# borrows, then the threaded tests over several scheduler seeds.
+# borrows, then the threaded tests over several scheduler seeds. Every run
+# fails if it selects no test (ci/expect-tests.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. ci/expect-tests.sh
 export CARGO_TARGET_DIR=target/miri
 
 if ! cargo +nightly miri --version >/dev/null 2>&1; then
@@ -25,31 +27,31 @@ for f in tests/*.rs; do
     [ "$name" = hard_cases ] || tests+=(--test "$name")
 done
 MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-symbolic-alignment-check" \
-    cargo +nightly miri test --lib "${tests[@]}"
+    expect_tests cargo +nightly miri test --lib "${tests[@]}"
 MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-symbolic-alignment-check -Zmiri-ignore-leaks" \
-    cargo +nightly miri test --test hard_cases
+    expect_tests cargo +nightly miri test --test hard_cases
 
 echo "== miri: tree borrows, strict provenance"
 MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-strict-provenance" \
-    cargo +nightly miri test --lib "${tests[@]}"
+    expect_tests cargo +nightly miri test --lib "${tests[@]}"
 MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-strict-provenance -Zmiri-ignore-leaks" \
-    cargo +nightly miri test --test hard_cases
+    expect_tests cargo +nightly miri test --test hard_cases
 
 echo "== miri: threaded tests over 8 scheduler seeds"
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
-    cargo +nightly miri test --test threads --test async_pool --test thread_local
+    expect_tests cargo +nightly miri test --test threads --test async_pool --test thread_local
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
-    cargo +nightly miri test --test growth racing
+    expect_tests cargo +nightly miri test --test growth racing
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
-    cargo +nightly miri test --test stats shared
+    expect_tests cargo +nightly miri test --test stats shared
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
-    cargo +nightly miri test --lib treiber_pops_are_exclusive
+    expect_tests cargo +nightly miri test --lib treiber_pops_are_exclusive
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
-    cargo +nightly miri test --lib cache::
+    expect_tests cargo +nightly miri test --lib cached
 MIRIFLAGS="-Zmiri-many-seeds=0..8 -Zmiri-ignore-leaks" \
-    cargo +nightly miri test --test hard_cases thread
+    expect_tests cargo +nightly miri test --test hard_cases thread
 echo "== miri: the threaded tests again under tree borrows, 4 seeds"
 MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-many-seeds=0..4" \
-    cargo +nightly miri test --test threads --test thread_local
+    expect_tests cargo +nightly miri test --test threads --test thread_local
 MIRIFLAGS="-Zmiri-tree-borrows -Zmiri-many-seeds=0..4" \
-    cargo +nightly miri test --lib cache::
+    expect_tests cargo +nightly miri test --lib cached

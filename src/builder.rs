@@ -2,11 +2,16 @@
 
 use crate::error::ConfigError;
 use crate::growth::Growth;
-use crate::pool::hooks::BoxedHooks;
-use crate::slab::Settings;
-use crate::{FixedPool, GrowingPool, ThreadSafePool};
+#[cfg(feature = "std")]
+use crate::pool::async_pool::AsyncPool;
+use crate::pool::fixed::FixedPool;
+use crate::pool::growing::GrowingPool;
+use crate::pool::hooks::{BoxedHooks, LocalHooks, SharedHooks};
+#[cfg(feature = "std")]
+use crate::pool::thread_local::ThreadLocalPool;
+use crate::pool::thread_safe::ThreadSafePool;
+use crate::slab::{Grows, Settings};
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
 
@@ -57,11 +62,7 @@ use core::marker::PhantomData;
 pub struct PoolBuilder<T, F, R = fn(&mut T)> {
     init: F,
     reset: Option<R>,
-    capacity: Option<usize>,
-    max_capacity: Option<usize>,
-    growth: Option<Growth>,
-    pre_initialize: bool,
-    statistics: bool,
+    settings: Settings,
     _object: PhantomData<fn() -> T>,
 }
 
@@ -71,33 +72,17 @@ impl<T, F: Fn() -> T> PoolBuilder<T, F> {
         Self {
             init,
             reset: None,
-            capacity: None,
-            max_capacity: None,
-            growth: None,
-            pre_initialize: false,
-            statistics: false,
+            settings: Settings::default(),
             _object: PhantomData,
         }
     }
-}
-
-/// Whether, and how, a pool kind grows.
-#[derive(Clone, Copy, PartialEq)]
-enum Grows {
-    /// Never: growth settings are refused.
-    Never,
-    /// Only when `max_capacity` is set above `capacity`; `growth` alone is
-    /// refused.
-    WithMax,
-    /// Up to `max_capacity`, by default [`crate::MAX_CAPACITY`].
-    Always,
 }
 
 impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     /// The number of objects the pool holds (a growing pool: to begin with;
     /// a `ThreadLocalPool`: per thread). Required; at least 1.
     pub fn capacity(mut self, capacity: usize) -> Self {
-        self.capacity = Some(capacity);
+        self.settings.capacity = Some(capacity);
         self
     }
 
@@ -106,13 +91,13 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     /// `build_async` grow only when it is set above `capacity`; fixed and
     /// thread-local pools never grow and refuse it.
     pub fn max_capacity(mut self, max_capacity: usize) -> Self {
-        self.max_capacity = Some(max_capacity);
+        self.settings.max_capacity = Some(max_capacity);
         self
     }
 
     /// How a growing pool adds capacity (default `Growth::Exponential(2.0)`).
     pub fn growth(mut self, growth: Growth) -> Self {
-        self.growth = Some(growth);
+        self.settings.growth = Some(growth);
         self
     }
 
@@ -120,14 +105,14 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     /// first use (`false`, the default). For a growing pool this is the
     /// initial capacity; slots added by growth are filled on first use.
     pub fn pre_initialize(mut self, pre_initialize: bool) -> Self {
-        self.pre_initialize = pre_initialize;
+        self.settings.pre_initialize = pre_initialize;
         self
     }
 
     /// Keep counters and timings for [`StatsSnapshot`](crate::StatsSnapshot)
     /// (default `false`: only the current in-use and capacity figures).
     pub fn statistics(mut self, statistics: bool) -> Self {
-        self.statistics = statistics;
+        self.settings.statistics = statistics;
         self
     }
 
@@ -138,63 +123,9 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         PoolBuilder {
             init: self.init,
             reset: Some(reset),
-            capacity: self.capacity,
-            max_capacity: self.max_capacity,
-            growth: self.growth,
-            pre_initialize: self.pre_initialize,
-            statistics: self.statistics,
+            settings: self.settings,
             _object: PhantomData,
         }
-    }
-
-    /// Checks the settings for a pool kind that `grows` as given.
-    fn check(&self, pool: &'static str, grows: Grows) -> Result<Settings, ConfigError> {
-        let capacity =
-            ConfigError::check_capacity(self.capacity.ok_or(ConfigError::MissingCapacity)?)?;
-        let starts = if grows == Grows::Never {
-            if self.max_capacity.is_some() {
-                return Err(ConfigError::GrowthNotSupported {
-                    pool,
-                    setting: "max_capacity",
-                });
-            }
-            if self.growth.is_some() {
-                return Err(ConfigError::GrowthNotSupported {
-                    pool,
-                    setting: "growth",
-                });
-            }
-            Vec::from([0, capacity as u32])
-        } else {
-            let growth = self.growth.unwrap_or_default().check()?;
-            let default_max = if grows == Grows::Always {
-                crate::MAX_CAPACITY
-            } else {
-                capacity
-            };
-            let max = self.max_capacity.unwrap_or(default_max);
-            if max > crate::MAX_CAPACITY {
-                return Err(ConfigError::MaxCapacityTooLarge {
-                    requested: max,
-                    max: crate::MAX_CAPACITY,
-                });
-            }
-            if max < capacity {
-                return Err(ConfigError::MaxBelowCapacity {
-                    capacity,
-                    max_capacity: max,
-                });
-            }
-            if grows == Grows::WithMax && self.growth.is_some() && max == capacity {
-                return Err(ConfigError::GrowthWithoutMax { pool });
-            }
-            growth.schedule(capacity, max)?
-        };
-        Ok(Settings {
-            starts,
-            pre_initialize: self.pre_initialize,
-            statistics: self.statistics,
-        })
     }
 
     /// Builds a [`FixedPool`].
@@ -213,8 +144,8 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: 'static,
         R: 'static,
     {
-        let settings = self.check("FixedPool", Grows::Never)?;
-        Ok(FixedPool::from_parts(settings, self.local_hooks()))
+        let layout = self.settings.check("FixedPool", Grows::Never)?;
+        Ok(FixedPool::from_parts(layout, self.local_hooks()))
     }
 
     /// Builds a [`GrowingPool`]: `max_capacity` defaults to
@@ -234,8 +165,8 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: 'static,
         R: 'static,
     {
-        let settings = self.check("GrowingPool", Grows::Always)?;
-        Ok(GrowingPool::from_parts(settings, self.local_hooks()))
+        let layout = self.settings.check("GrowingPool", Grows::Always)?;
+        Ok(GrowingPool::from_parts(layout, self.local_hooks()))
     }
 
     /// Builds a [`ThreadSafePool`]; it grows when `max_capacity` is set above
@@ -256,8 +187,8 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
     {
-        let settings = self.check("ThreadSafePool", Grows::WithMax)?;
-        Ok(ThreadSafePool::from_parts(settings, self.shared_hooks()))
+        let layout = self.settings.check("ThreadSafePool", Grows::WithMax)?;
+        Ok(ThreadSafePool::from_parts(layout, self.shared_hooks()))
     }
 
     /// Builds a [`ThreadLocalPool`](crate::ThreadLocalPool): `capacity`
@@ -268,17 +199,14 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     /// A [`ConfigError`] if the capacity is missing, 0, or too large, or if
     /// `max_capacity` or `growth` was set (per-thread pools never grow).
     #[cfg(feature = "std")]
-    pub fn build_thread_local(self) -> Result<crate::ThreadLocalPool<T>, ConfigError>
+    pub fn build_thread_local(self) -> Result<ThreadLocalPool<T>, ConfigError>
     where
         T: Send + 'static,
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
     {
-        let settings = self.check("ThreadLocalPool", Grows::Never)?;
-        Ok(crate::ThreadLocalPool::from_parts(
-            settings,
-            self.shared_hooks(),
-        ))
+        let layout = self.settings.check("ThreadLocalPool", Grows::Never)?;
+        Ok(ThreadLocalPool::from_parts(layout, self.shared_hooks()))
     }
 
     /// Builds an [`AsyncPool`](crate::AsyncPool); it grows when
@@ -292,18 +220,18 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     ///
     /// If `pre_initialize` is set and `init` panics.
     #[cfg(feature = "std")]
-    pub fn build_async(self) -> Result<crate::AsyncPool<T>, ConfigError>
+    pub fn build_async(self) -> Result<AsyncPool<T>, ConfigError>
     where
         T: Send,
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
     {
-        let settings = self.check("AsyncPool", Grows::WithMax)?;
-        Ok(crate::AsyncPool::from_parts(settings, self.shared_hooks()))
+        let layout = self.settings.check("AsyncPool", Grows::WithMax)?;
+        Ok(AsyncPool::from_parts(layout, self.shared_hooks()))
     }
 
     /// Boxes the closures for a single-thread pool.
-    fn local_hooks(self) -> crate::pool::hooks::LocalHooks<T>
+    fn local_hooks(self) -> LocalHooks<T>
     where
         F: 'static,
         R: 'static,
@@ -313,7 +241,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     }
 
     /// Boxes the closures for a pool used from many threads.
-    fn shared_hooks(self) -> crate::pool::hooks::SharedHooks<T>
+    fn shared_hooks(self) -> SharedHooks<T>
     where
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
@@ -331,11 +259,11 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
 impl<T, F, R> fmt::Debug for PoolBuilder<T, F, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolBuilder")
-            .field("capacity", &self.capacity)
-            .field("max_capacity", &self.max_capacity)
-            .field("growth", &self.growth)
-            .field("pre_initialize", &self.pre_initialize)
-            .field("statistics", &self.statistics)
+            .field("capacity", &self.settings.capacity)
+            .field("max_capacity", &self.settings.max_capacity)
+            .field("growth", &self.settings.growth)
+            .field("pre_initialize", &self.settings.pre_initialize)
+            .field("statistics", &self.settings.statistics)
             .field("reset", &self.reset.is_some())
             .finish_non_exhaustive()
     }

@@ -121,29 +121,6 @@ pub enum ConfigError {
     },
 }
 
-impl ConfigError {
-    /// Checks a capacity against the index space.
-    pub(crate) fn check_capacity(capacity: usize) -> Result<usize, Self> {
-        match capacity {
-            0 => Err(Self::ZeroCapacity),
-            c if c > crate::MAX_CAPACITY => Err(Self::CapacityTooLarge {
-                requested: c,
-                max: crate::MAX_CAPACITY,
-            }),
-            c => Ok(c),
-        }
-    }
-
-    /// The capacity check of the `new` constructors: panics with the message.
-    #[track_caller]
-    pub(crate) fn expect_capacity(capacity: usize, constructor: &str) -> usize {
-        match Self::check_capacity(capacity) {
-            Ok(c) => c,
-            Err(e) => panic!("{constructor}: {e}"),
-        }
-    }
-}
-
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

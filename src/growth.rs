@@ -1,5 +1,5 @@
 //! [`Growth`]: how a growing pool adds capacity, and the segment schedule it
-//! implies (DESIGN layer 5).
+//! implies.
 //!
 //! A growing pool's storage is a table of segments: segment 0 holds the
 //! initial capacity, and each growth step appends one segment of the step's
@@ -8,6 +8,7 @@
 //! once added, never moves.
 
 use crate::error::ConfigError;
+use crate::tag::MAX_CAPACITY;
 use alloc::vec::Vec;
 
 /// How a growing pool adds capacity when it runs out.
@@ -90,7 +91,7 @@ impl Growth {
     /// entry is `max` (the end of the last segment). Both capacities are
     /// already checked against the index space.
     pub(crate) fn schedule(self, capacity: usize, max: usize) -> Result<Vec<u32>, ConfigError> {
-        debug_assert!(0 < capacity && capacity <= max && max <= crate::MAX_CAPACITY);
+        debug_assert!(0 < capacity && capacity <= max && max <= MAX_CAPACITY);
         let mut starts = Vec::from([0, capacity as u32]);
         let mut current = capacity;
         while current < max {
@@ -146,9 +147,9 @@ mod tests {
 
     #[test]
     fn doubling_to_the_index_space_is_a_short_table() {
-        let starts = Growth::default().schedule(1, crate::MAX_CAPACITY).unwrap();
+        let starts = Growth::default().schedule(1, MAX_CAPACITY).unwrap();
         assert_eq!(starts.len(), 33);
-        assert_eq!(*starts.last().unwrap() as usize, crate::MAX_CAPACITY);
+        assert_eq!(*starts.last().unwrap() as usize, MAX_CAPACITY);
     }
 
     #[test]
@@ -171,7 +172,7 @@ mod tests {
     #[cfg_attr(miri, ignore = "pure arithmetic, too slow to interpret")]
     fn a_factor_barely_above_one_is_refused_at_once() {
         let err = Growth::Exponential(1.0 + f64::EPSILON)
-            .schedule(1, crate::MAX_CAPACITY)
+            .schedule(1, MAX_CAPACITY)
             .unwrap_err();
         let ConfigError::TooManySegments { segments, limit } = err else {
             panic!("{err:?}")

@@ -7,9 +7,9 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
-// Layers, bottom up (see DESIGN.md and SAFETY.md).
+// Layers, bottom up: each module imports only from those above it in this
+// list (ARCHITECTURE.md draws them; SAFETY.md proves the unsafe ones).
 mod builder;
-mod cache;
 mod error;
 mod freelist;
 mod growth;
@@ -36,7 +36,4 @@ pub use pool::growing::{GrowingGuard, GrowingPool};
 pub use pool::thread_local::{ThreadLocalGuard, ThreadLocalPool};
 pub use pool::thread_safe::{OwnedGuard, ThreadSafeGuard, ThreadSafePool};
 pub use stats::StatsSnapshot;
-
-/// The largest capacity any pool can have: slot indices are 31-bit, with one
-/// value reserved as the end-of-list marker.
-pub const MAX_CAPACITY: usize = tag::MAX_CAPACITY;
+pub use tag::MAX_CAPACITY;

@@ -1,7 +1,91 @@
-//! Pool statistics: [`StatsSnapshot`].
+//! Pool statistics: the public [`StatsSnapshot`], the [`Recorder`] a pool
+//! built with `.statistics(true)` keeps, and the [`Counter`]s it is made of
+//! (plain cells, owner-written atomics or shared atomics, chosen by the
+//! pool's free list).
 
-use crate::freelist::Counter;
+use crate::sync::{AtomicU64, Ordering};
+use core::cell::Cell;
 use core::fmt;
+
+// === Counters ===
+
+/// A statistics counter. `add` and `raise_to` may be called by one thread at
+/// a time or by many, depending on the implementation; `get` from any.
+pub(crate) trait Counter: Default {
+    /// Adds `n` and returns the new value.
+    fn add(&self, n: u64) -> u64;
+    /// The value.
+    fn get(&self) -> u64;
+    /// Raises the value to `v` if it is lower.
+    fn raise_to(&self, v: u64);
+}
+
+impl Counter for Cell<u64> {
+    #[inline(always)]
+    fn add(&self, n: u64) -> u64 {
+        let v = Cell::get(self) + n;
+        self.set(v);
+        v
+    }
+    #[inline(always)]
+    fn get(&self) -> u64 {
+        Cell::get(self)
+    }
+    #[inline(always)]
+    fn raise_to(&self, v: u64) {
+        if v > Cell::get(self) {
+            self.set(v);
+        }
+    }
+}
+
+/// A counter written by one thread only and read by any: relaxed loads and
+/// stores, no read-modify-write (the thread-local pool's per-thread figures).
+#[derive(Default)]
+pub(crate) struct OwnedU64(AtomicU64);
+
+impl Counter for OwnedU64 {
+    #[inline(always)]
+    fn add(&self, n: u64) -> u64 {
+        let v = self.0.load(Ordering::Relaxed) + n;
+        self.0.store(v, Ordering::Relaxed);
+        v
+    }
+    #[inline(always)]
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    #[inline(always)]
+    fn raise_to(&self, v: u64) {
+        if v > self.get() {
+            self.0.store(v, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A counter shared by every thread: atomic read-modify-writes, exact once
+/// the threads have joined.
+#[derive(Default)]
+pub(crate) struct SharedU64(AtomicU64);
+
+impl Counter for SharedU64 {
+    #[inline(always)]
+    fn add(&self, n: u64) -> u64 {
+        self.0.fetch_add(n, Ordering::Relaxed) + n
+    }
+    #[inline(always)]
+    fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+    #[inline(always)]
+    fn raise_to(&self, v: u64) {
+        if v > self.get() {
+            self.0.fetch_max(v, Ordering::Relaxed);
+        }
+    }
+}
+
+// === StatsSnapshot ===
 
 /// A copy of a pool's figures at one moment, from `pool.stats()`.
 ///

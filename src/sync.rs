@@ -1,116 +1,137 @@
-//! The one place that names atomics, `Arc` and `UnsafeCell`.
+//! The one place that names atomics, `Arc`, `Mutex` and `UnsafeCell`.
 //!
-//! Normal builds get `core`'s and `alloc`'s types; `--cfg loom` builds get loom's,
-//! so the model checker sees every atomic access and every cell access. Cells are
-//! only reached through `UnsafeCell::with_mut` (the loom API), never through
-//! `get()`.
+//! Two mirror modules export the same names: [`std_types`] (`core`'s,
+//! `alloc`'s and `std`'s types, for every normal build) and `loom_types`
+//! (loom's, under `--cfg fastalloc_loom`), so the model checker sees every
+//! atomic access and every cell access. Cells are only reached through
+//! `UnsafeCell::with_mut` (loom's API), never through `get()`.
+//!
+//! The cfg is `fastalloc_loom`, not `loom`, so that dependencies with `loom`
+//! code paths of their own (tokio, in the tests) build as usual in a model
+//! run. `ci/sync-paths.sh` fails the build if another file names these types
+//! directly.
 
-#[cfg(not(loom))]
-pub(crate) use alloc::sync::Arc;
+#[cfg(not(fastalloc_loom))]
+pub(crate) use self::std_types::*;
+
+#[cfg(fastalloc_loom)]
+pub(crate) use self::loom_types::*;
+
 /// The standard `Arc` (with `Weak`) even under loom, for state loom does not
-/// model: the thread-local pool's registry.
+/// model: the thread-local pool's table and the caches' exit hooks.
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub(crate) use alloc::sync::{Arc as StdArc, Weak as StdWeak};
-/// A flag only ever touched by one thread at a time (outside loom's view:
-/// never compiled under loom).
-#[cfg(all(feature = "std", not(loom)))]
-pub(crate) use core::sync::atomic::AtomicBool;
-#[cfg(not(loom))]
-#[cfg_attr(not(feature = "std"), allow(unused_imports))]
-pub(crate) use core::sync::atomic::{
-    fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-};
-#[cfg(all(not(loom), feature = "std"))]
-pub(crate) use std::sync::{Mutex, MutexGuard};
 
-#[cfg(loom)]
-pub(crate) use loom::sync::atomic::{
-    fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-};
-#[cfg(loom)]
-pub(crate) use loom::sync::Arc;
-#[cfg(loom)]
-pub(crate) use loom::sync::{Mutex, MutexGuard};
+/// Normal builds: the standard library's types.
+#[cfg(not(fastalloc_loom))]
+mod std_types {
+    pub(crate) use alloc::sync::Arc;
+    /// A flag only ever touched by one thread at a time (outside loom's view:
+    /// never compiled under loom).
+    #[cfg(feature = "std")]
+    pub(crate) use core::sync::atomic::AtomicBool;
+    #[cfg_attr(not(feature = "std"), allow(unused_imports))]
+    pub(crate) use core::sync::atomic::{
+        fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
+    #[cfg(feature = "std")]
+    pub(crate) use std::sync::{Mutex, MutexGuard};
 
-/// Loom's model runner and threads, for models kept beside the code they
-/// check (`src/cache.rs`); the models in `src/tests/` name loom directly.
-#[cfg(all(test, loom))]
-pub(crate) mod loom_rt {
-    pub(crate) use loom::{model, thread};
-}
+    /// `core::cell::UnsafeCell` with loom's closure-based access API.
+    #[derive(Debug)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
 
-/// `core::cell::UnsafeCell` with loom's closure-based access API.
-#[cfg(not(loom))]
-#[derive(Debug)]
-#[repr(transparent)]
-pub(crate) struct UnsafeCell<T: ?Sized>(core::cell::UnsafeCell<T>);
+    impl<T> UnsafeCell<T> {
+        /// Wraps `value`.
+        #[inline(always)]
+        pub(crate) const fn new(value: T) -> Self {
+            Self(core::cell::UnsafeCell::new(value))
+        }
+    }
 
-#[cfg(not(loom))]
-impl<T> UnsafeCell<T> {
-    /// Wraps `value`.
-    #[inline(always)]
-    pub(crate) const fn new(value: T) -> Self {
-        Self(core::cell::UnsafeCell::new(value))
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Runs `f` with a mutable raw pointer to the contents.
+        #[inline(always)]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+
+    /// Exponential backoff after a lost compare-and-swap, so contending
+    /// threads stop stealing the cache line from the winner.
+    #[derive(Debug, Default)]
+    pub(crate) struct Backoff(crossbeam_utils::Backoff);
+
+    impl Backoff {
+        /// A backoff that has not waited yet.
+        #[inline(always)]
+        pub(crate) fn new() -> Self {
+            Self::default()
+        }
+
+        /// Waits a little longer than last time.
+        #[inline]
+        pub(crate) fn spin(&self) {
+            self.0.spin();
+        }
     }
 }
 
-#[cfg(not(loom))]
-impl<T: ?Sized> UnsafeCell<T> {
-    /// Runs `f` with a mutable raw pointer to the contents.
-    #[inline(always)]
-    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-        f(self.0.get())
-    }
-}
+/// Model runs: loom's types, with the same names.
+#[cfg(fastalloc_loom)]
+mod loom_types {
+    pub(crate) use loom::cell::UnsafeCell;
+    pub(crate) use loom::sync::atomic::{
+        fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
+    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
-#[cfg(loom)]
-pub(crate) use loom::cell::UnsafeCell;
+    /// Under loom a lost compare-and-swap yields, so the model checker can
+    /// schedule the other threads.
+    #[derive(Debug, Default)]
+    pub(crate) struct Backoff;
 
-/// Exponential backoff after a lost compare-and-swap, so contending threads
-/// stop stealing the cache line from the winner; under loom, a yield so the
-/// model checker can schedule the other threads.
-#[derive(Debug, Default)]
-pub(crate) struct Backoff {
-    #[cfg(not(loom))]
-    inner: crossbeam_utils::Backoff,
-}
+    impl Backoff {
+        /// A backoff that has not waited yet.
+        #[inline(always)]
+        pub(crate) fn new() -> Self {
+            Self
+        }
 
-impl Backoff {
-    /// A backoff that has not waited yet.
-    #[inline(always)]
-    pub(crate) fn new() -> Self {
-        Self::default()
-    }
-
-    /// Waits a little longer than last time.
-    #[inline]
-    pub(crate) fn spin(&self) {
-        #[cfg(not(loom))]
-        self.inner.spin();
-        #[cfg(loom)]
-        loom::thread::yield_now();
-    }
-}
-
-/// Under loom, models choose the cache each loom thread uses (default:
-/// none); see `src/cache.rs`.
-#[cfg(loom)]
-pub(crate) mod loom_serial {
-    use core::cell::Cell;
-
-    loom::thread_local! {
-        static SERIAL: Cell<Option<usize>> = Cell::new(None);
+        /// Lets another loom thread run.
+        #[inline]
+        pub(crate) fn spin(&self) {
+            loom::thread::yield_now();
+        }
     }
 
-    /// The cache the calling loom thread uses.
-    pub(crate) fn get() -> Option<usize> {
-        SERIAL.with(Cell::get)
+    /// Loom's model runner and threads, for the models in `src/tests/` and
+    /// beside the code they check.
+    #[cfg(test)]
+    pub(crate) mod loom_rt {
+        pub(crate) use loom::{model, thread};
     }
 
-    /// Makes the calling loom thread use cache `serial` (`None`: the shared
-    /// stack only).
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn set(serial: Option<usize>) {
-        SERIAL.with(|s| s.set(serial));
+    /// Models choose the cache each loom thread uses (default: none); see
+    /// `src/freelist/cached.rs`.
+    pub(crate) mod loom_serial {
+        use core::cell::Cell;
+
+        loom::thread_local! {
+            static SERIAL: Cell<Option<usize>> = Cell::new(None);
+        }
+
+        /// The cache the calling loom thread uses.
+        pub(crate) fn get() -> Option<usize> {
+            SERIAL.with(Cell::get)
+        }
+
+        /// Makes the calling loom thread use cache `serial` (`None`: the
+        /// shared stack only).
+        #[cfg_attr(not(test), allow(dead_code))]
+        pub(crate) fn set(serial: Option<usize>) {
+            SERIAL.with(|s| s.set(serial));
+        }
     }
 }

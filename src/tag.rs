@@ -12,8 +12,9 @@
 //! that was read, then changed and changed back by other threads, no longer
 //! compares equal (SAFETY.md, invariant I5).
 //!
-//! Free-list links (one `u32` per slot) use the top bit of the word to record
-//! whether the free slot holds a value: see [`Link`].
+//! Free-list words (one `u32` per slot) use bit 31 to record whether a free
+//! slot holds a value. An [`Entry`] names a free slot by its own index (the
+//! array stacks); a [`Link`] names the next free slot (the linked stack).
 
 /// Number of bits of a slot index.
 pub(crate) const INDEX_BITS: u32 = 31;
@@ -21,9 +22,9 @@ pub(crate) const INDEX_BITS: u32 = 31;
 pub(crate) const INDEX_MASK: u32 = (1 << INDEX_BITS) - 1;
 /// The "no slot" index: the end of a free list, or an empty head.
 pub(crate) const NIL: u32 = INDEX_MASK;
-/// The largest number of slots one pool can index: indices `0..MAX_CAPACITY`,
-/// with `NIL` itself reserved.
-pub(crate) const MAX_CAPACITY: usize = NIL as usize;
+/// The largest capacity any pool can have: slot indices are 31-bit, with one
+/// value reserved as the end-of-list marker (indices `0..MAX_CAPACITY`).
+pub const MAX_CAPACITY: usize = NIL as usize;
 /// Shift of the tag in a packed tagged word.
 const TAG_SHIFT: u32 = 32;
 /// Mask selecting the low (index) half of a packed tagged word.
@@ -61,28 +62,64 @@ impl TaggedIndex {
     }
 }
 
-/// A free-list entry: an index (or [`NIL`]) plus, in bit 31, whether the slot
-/// the entry belongs to is *empty* (holds no value). In the linked
-/// `TreiberStack` the index is the next free slot; in the array `LocalStack`
-/// it is the free slot itself.
+/// Bit 31 of an [`Entry`] or a [`Link`]: set when the slot holds no value.
 ///
-/// Storing "empty" rather than "initialised" keeps the hot push of a released,
-/// initialised object a plain store of the old head index.
+/// Storing "empty" rather than "filled" keeps the hot push of a released,
+/// filled object a plain store of a bare index.
+const EMPTY: u32 = 1 << INDEX_BITS;
+
+/// Packs an index (or [`NIL`]) and a slot's fill state into one `u32`.
+#[inline(always)]
+const fn pack(index: u32, filled: bool) -> u32 {
+    debug_assert!(index <= NIL);
+    if filled {
+        index
+    } else {
+        index | EMPTY
+    }
+}
+
+/// A free index as the array stacks hold it (`LocalStack`, the per-thread
+/// caches, batches moved between them and the shared stack): the slot's own
+/// index, and whether the slot holds a value. A filled entry is the bare
+/// index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Entry(pub(crate) u32);
+
+impl Entry {
+    /// The entry of free slot `index`, `filled` or not.
+    #[inline(always)]
+    pub(crate) const fn new(index: u32, filled: bool) -> Self {
+        Self(pack(index, filled))
+    }
+
+    /// The free slot's index.
+    #[inline(always)]
+    pub(crate) const fn index(self) -> u32 {
+        self.0 & INDEX_MASK
+    }
+
+    /// Whether the slot holds an initialised value.
+    #[inline(always)]
+    pub(crate) const fn filled(self) -> bool {
+        self.0 & EMPTY == 0
+    }
+}
+
+/// The word of a free slot in the linked `TreiberStack`: the index of the
+/// *next* free slot (or [`NIL`]), and whether the slot owning the word holds
+/// a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Link(pub(crate) u32);
 
 impl Link {
-    /// Bit set when the slot holds no value.
-    const EMPTY: u32 = 1 << INDEX_BITS;
-
     /// A link to `next` from a slot that holds a value (`filled`) or not.
     #[inline(always)]
     pub(crate) const fn new(next: u32, filled: bool) -> Self {
-        debug_assert!(next <= NIL);
-        Self(if filled { next } else { next | Self::EMPTY })
+        Self(pack(next, filled))
     }
 
-    /// The index (the next free one in a linked list), or [`NIL`].
+    /// The next free index, or [`NIL`].
     #[inline(always)]
     pub(crate) const fn next(self) -> u32 {
         self.0 & INDEX_MASK
@@ -91,7 +128,13 @@ impl Link {
     /// Whether the slot owning this link holds an initialised value.
     #[inline(always)]
     pub(crate) const fn filled(self) -> bool {
-        self.0 & Self::EMPTY == 0
+        self.0 & EMPTY == 0
+    }
+
+    /// The entry of the slot owning this link, whose index is `own`.
+    #[inline(always)]
+    pub(crate) const fn entry(self, own: u32) -> Entry {
+        Entry::new(own, self.filled())
     }
 }
 
@@ -115,14 +158,19 @@ mod tests {
     }
 
     #[test]
-    fn link_keeps_index_and_fill_state_apart() {
-        for next in [0, 1, 1234, MAX_CAPACITY as u32 - 1, NIL] {
+    fn entries_and_links_keep_index_and_fill_state_apart() {
+        for index in [0, 1, 1234, MAX_CAPACITY as u32 - 1, NIL] {
             for filled in [true, false] {
-                let l = Link::new(next, filled);
-                assert_eq!(l.next(), next);
+                let l = Link::new(index, filled);
+                assert_eq!(l.next(), index);
                 assert_eq!(l.filled(), filled);
+                let e = Entry::new(index, filled);
+                assert_eq!(e.index(), index);
+                assert_eq!(e.filled(), filled);
+                assert_eq!(l.entry(7), Entry::new(7, filled));
             }
         }
         assert_eq!(Link::new(3, true).0, 3, "a filled link is the bare index");
+        assert_eq!(Entry::new(3, true).0, 3, "a filled entry is the bare index");
     }
 }

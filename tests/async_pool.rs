@@ -4,7 +4,7 @@
 mod common;
 
 use common::scaled;
-#[cfg(not(any(miri, loom)))]
+#[cfg(not(miri))]
 use common::Counters;
 use fastalloc::{AsyncPool, PoolBuilder};
 use std::future::Future;
@@ -185,9 +185,8 @@ fn guards_and_futures_are_send() {
     send(&pool.try_get().unwrap());
 }
 
-/// tokio is not a dependency under loom (see Cargo.toml), and its runtime
-/// is too slow under Miri.
-#[cfg(not(any(miri, loom)))]
+/// tokio's runtime is too slow under Miri.
+#[cfg(not(miri))]
 mod on_tokio {
     use super::*;
     use std::time::Duration;

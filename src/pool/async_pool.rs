@@ -22,161 +22,21 @@
 //!
 //! [`ThreadSafePool`]: crate::ThreadSafePool
 
-use crate::error::{ConfigError, PoolExhausted};
-use crate::pool::guard::guard_impls;
-use crate::pool::hooks::{BoxedHooks, SharedHooks};
-use crate::pool::thread_safe::{shared_core, SharedCore};
-use crate::slab::{Lease, Settings};
+use super::guard::guard_impls;
+use super::hooks::{BoxedHooks, SharedHooks};
+use super::wait_list::{Place, WaitList};
+use super::{shared_core, SharedCore};
+#[cfg(doc)]
+use crate::error::ConfigError;
+use crate::error::PoolExhausted;
+use crate::slab::{Grows, Layout, Lease, Settings};
 use crate::stats::StatsSnapshot;
-use crate::sync::{fence, Arc, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::Arc;
 use alloc::boxed::Box;
-use alloc::collections::VecDeque;
-use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
-
-/// The tasks waiting for an object.
-struct WaitList {
-    /// Waiters queued or notified and not finished. `get` queues when it is
-    /// not zero, and releases look at the queue only when it is not zero.
-    waiting: AtomicUsize,
-    queue: Mutex<Queue>,
-}
-
-#[derive(Default)]
-struct Queue {
-    next_id: u64,
-    /// Waiting, oldest first.
-    waiting: VecDeque<(u64, Waker)>,
-    /// Woken by a release and not yet polled.
-    notified: Vec<u64>,
-}
-
-impl WaitList {
-    fn new() -> Self {
-        Self {
-            waiting: AtomicUsize::new(0),
-            queue: Mutex::new(Queue::default()),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        // A panic in `init` under the lock leaves the queue consistent.
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// After a release: wakes the first queued waiter, if any.
-    #[inline]
-    fn released(&self) {
-        fence(Ordering::SeqCst);
-        if self.waiting.load(Ordering::Relaxed) != 0 {
-            self.wake_first();
-        }
-    }
-
-    #[cold]
-    fn wake_first(&self) {
-        let waker = {
-            let mut queue = self.lock();
-            queue.notify_first()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-impl Queue {
-    /// Moves the first queued waiter to `notified`; returns its waker.
-    fn notify_first(&mut self) -> Option<Waker> {
-        let (id, waker) = self.waiting.pop_front()?;
-        self.notified.push(id);
-        Some(waker)
-    }
-}
-
-/// A waiter's place: not yet queued, queued under an id, or done.
-#[derive(Debug, Default)]
-struct Place {
-    id: Option<u64>,
-}
-
-impl Place {
-    /// One poll of a waiter: `take` tries to lease an object (its failures
-    /// not counted in the statistics); `waits` counts one `exhausted` each
-    /// time the waiter queues.
-    fn poll<L>(
-        &mut self,
-        list: &WaitList,
-        cx: &mut Context<'_>,
-        mut take: impl FnMut() -> Option<L>,
-        waits: impl FnOnce(),
-    ) -> Poll<L> {
-        let Some(id) = self.id else {
-            // First poll: take an object directly when nobody waits.
-            if list.waiting.load(Ordering::Relaxed) == 0 {
-                if let Some(lease) = take() {
-                    return Poll::Ready(lease);
-                }
-            }
-            let mut queue = list.lock();
-            list.waiting.fetch_add(1, Ordering::SeqCst);
-            fence(Ordering::SeqCst);
-            if queue.waiting.is_empty() && queue.notified.is_empty() {
-                if let Some(lease) = take() {
-                    list.waiting.fetch_sub(1, Ordering::Relaxed);
-                    return Poll::Ready(lease);
-                }
-            }
-            let id = queue.next_id;
-            queue.next_id += 1;
-            queue.waiting.push_back((id, cx.waker().clone()));
-            self.id = Some(id);
-            waits();
-            return Poll::Pending;
-        };
-        let mut queue = list.lock();
-        if let Some(at) = queue.notified.iter().position(|&n| n == id) {
-            queue.notified.swap_remove(at);
-            fence(Ordering::SeqCst);
-            if let Some(lease) = take() {
-                list.waiting.fetch_sub(1, Ordering::Relaxed);
-                self.id = None;
-                return Poll::Ready(lease);
-            }
-            // Taken by a `try_get` in between: first in line again.
-            queue.waiting.push_front((id, cx.waker().clone()));
-            waits();
-        } else if let Some(entry) = queue.waiting.iter_mut().find(|e| e.0 == id) {
-            entry.1.clone_from(cx.waker());
-        }
-        Poll::Pending
-    }
-
-    /// A waiter dropped before it got an object: leaves the queue, passing a
-    /// wake-up it received on to the next waiter.
-    fn cancel(&mut self, list: &WaitList) {
-        let Some(id) = self.id.take() else { return };
-        let waker = {
-            let mut queue = list.lock();
-            list.waiting.fetch_sub(1, Ordering::Relaxed);
-            if let Some(at) = queue.notified.iter().position(|&n| n == id) {
-                queue.notified.swap_remove(at);
-                queue.notify_first()
-            } else {
-                if let Some(at) = queue.waiting.iter().position(|e| e.0 == id) {
-                    queue.waiting.remove(at);
-                }
-                None
-            }
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
+use core::task::{Context, Poll};
 
 /// A pool whose `get().await` waits while every object is in use and wakes
 /// when one is released. Runtime-agnostic (plain `Waker`s, no timer, no
@@ -233,16 +93,14 @@ impl<T: Send> AsyncPool<T> {
     where
         F: Fn() -> T + Send + Sync + 'static,
     {
-        let capacity = ConfigError::expect_capacity(capacity, "AsyncPool::new");
-        Self::from_parts(
-            Settings::fixed(capacity),
-            BoxedHooks::new(Box::new(init), None),
-        )
+        let layout =
+            Settings::with_capacity(capacity).expect("AsyncPool", Grows::WithMax, "AsyncPool::new");
+        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
     }
 
-    pub(crate) fn from_parts(settings: Settings, hooks: SharedHooks<T>) -> Self {
+    pub(crate) fn from_parts(layout: Layout, hooks: SharedHooks<T>) -> Self {
         Self {
-            core: shared_core(settings, hooks),
+            core: shared_core(layout, hooks),
             waiters: Arc::new(WaitList::new()),
         }
     }
@@ -275,10 +133,7 @@ impl<T> AsyncPool<T> {
     /// [`PoolExhausted`] when every object is in use.
     #[inline]
     pub fn try_get(&self) -> Result<AsyncGuard<'_, T>, PoolExhausted> {
-        match Lease::new(&*self.core) {
-            Ok(lease) => Ok(self.guard(lease)),
-            Err(core) => Err(PoolExhausted::new(core.capacity())),
-        }
+        Lease::acquire(&*self.core).map(|lease| self.guard(lease))
     }
 
     fn guard<'a>(&'a self, lease: Lease<&'a SharedCore<T>>) -> AsyncGuard<'a, T> {
@@ -308,10 +163,8 @@ impl<T> AsyncPool<T> {
     pub fn try_get_owned(
         self: &alloc::sync::Arc<Self>,
     ) -> Result<AsyncOwnedGuard<T>, PoolExhausted> {
-        match Lease::new(Arc::clone(&self.core)) {
-            Ok(lease) => Ok(AsyncOwnedGuard::new(lease, &self.waiters)),
-            Err(core) => Err(PoolExhausted::new(core.capacity())),
-        }
+        Lease::acquire(Arc::clone(&self.core))
+            .map(|lease| AsyncOwnedGuard::new(lease, &self.waiters))
     }
 
     /// Gives an object back: the same as dropping its guard.
@@ -360,7 +213,7 @@ impl<T> AsyncPool<T> {
 
     /// The number of tasks waiting in `get` now.
     pub fn waiting(&self) -> usize {
-        self.waiters.waiting.load(Ordering::Relaxed)
+        self.waiters.waiting()
     }
 
     /// Drops every idle object, keeping the slots: see
@@ -425,7 +278,7 @@ impl<T> Drop for Acquire<'_, T> {
 impl<T> fmt::Debug for Acquire<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Acquire")
-            .field("queued", &self.place.id.is_some())
+            .field("queued", &self.place.is_queued())
             .finish()
     }
 }
@@ -467,7 +320,7 @@ impl<T> Drop for AcquireOwned<T> {
 impl<T> fmt::Debug for AcquireOwned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AcquireOwned")
-            .field("queued", &self.place.id.is_some())
+            .field("queued", &self.place.is_queued())
             .finish()
     }
 }

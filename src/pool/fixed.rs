@@ -1,15 +1,15 @@
 //! [`FixedPool`]: single thread, fixed capacity, the fastest pool.
 
-use crate::error::{ConfigError, PoolExhausted};
-use crate::freelist::LocalStack;
-use crate::pool::guard::guard_impls;
-use crate::pool::hooks::{BoxedHooks, LocalHooks};
-use crate::slab::{Core, Lease, Settings};
+use super::guard::guard_impls;
+use super::hooks::{BoxedHooks, LocalHooks};
+use super::FixedCore;
+#[cfg(doc)]
+use crate::error::ConfigError;
+use crate::error::PoolExhausted;
+use crate::slab::{Core, Grows, Layout, Lease, Settings};
 use crate::stats::StatsSnapshot;
 use alloc::boxed::Box;
 use core::fmt;
-
-type LocalCore<T> = Core<T, LocalStack, LocalHooks<T>>;
 
 /// A single-thread pool of at most `capacity` objects.
 ///
@@ -68,7 +68,7 @@ type LocalCore<T> = Core<T, LocalStack, LocalHooks<T>>;
 /// });
 /// ```
 pub struct FixedPool<T> {
-    core: LocalCore<T>,
+    core: FixedCore<T>,
 }
 
 /// The Python guides' `Pool`: the same single-thread, fixed-capacity pool.
@@ -89,16 +89,14 @@ impl<T> FixedPool<T> {
     where
         F: Fn() -> T + 'static,
     {
-        let capacity = ConfigError::expect_capacity(capacity, "FixedPool::new");
-        Self::from_parts(
-            Settings::fixed(capacity),
-            BoxedHooks::new(Box::new(init), None),
-        )
+        let layout =
+            Settings::with_capacity(capacity).expect("FixedPool", Grows::Never, "FixedPool::new");
+        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
     }
 
-    pub(crate) fn from_parts(settings: Settings, hooks: LocalHooks<T>) -> Self {
+    pub(crate) fn from_parts(layout: Layout, hooks: LocalHooks<T>) -> Self {
         Self {
-            core: Core::new(settings, hooks),
+            core: Core::new(layout, hooks),
         }
     }
 
@@ -113,10 +111,7 @@ impl<T> FixedPool<T> {
     /// If `init` panics; the pool stays usable and the slot stays free.
     #[inline]
     pub fn get(&self) -> Result<FixedGuard<'_, T>, PoolExhausted> {
-        match Lease::new(&self.core) {
-            Ok(lease) => Ok(FixedGuard { lease }),
-            Err(core) => Err(PoolExhausted::new(core.capacity())),
-        }
+        Lease::acquire(&self.core).map(|lease| FixedGuard { lease })
     }
 
     /// Gives an object back: the same as dropping its guard.
@@ -192,7 +187,7 @@ impl<T> fmt::Debug for FixedPool<T> {
 /// An object on loan from a [`FixedPool`]; derefs to `T` and gives the object
 /// back when dropped. Not `Send`: it must be dropped on the pool's thread.
 pub struct FixedGuard<'a, T> {
-    lease: Lease<&'a LocalCore<T>>,
+    lease: Lease<&'a FixedCore<T>>,
 }
 
 guard_impls!(FixedGuard<'a>);

@@ -1,16 +1,17 @@
 //! [`GrowingPool`]: single thread, grows by segments up to a maximum.
 
-use crate::error::{ConfigError, PoolExhausted};
-use crate::freelist::LocalStack;
+use super::guard::guard_impls;
+use super::hooks::{BoxedHooks, LocalHooks};
+use super::GrowingCore;
+#[cfg(doc)]
+use crate::error::ConfigError;
+use crate::error::PoolExhausted;
+#[cfg(doc)]
 use crate::growth::Growth;
-use crate::pool::guard::guard_impls;
-use crate::pool::hooks::{BoxedHooks, LocalHooks};
-use crate::slab::{Core, Growable, Lease, Settings};
+use crate::slab::{Core, Grows, Layout, Lease, Settings};
 use crate::stats::StatsSnapshot;
 use alloc::boxed::Box;
 use core::fmt;
-
-type GrowingCore<T> = Core<T, LocalStack, LocalHooks<T>, Growable>;
 
 /// A single-thread pool that starts at `capacity` objects and grows when it
 /// runs out, following its [`Growth`] setting, up to `max_capacity`.
@@ -65,21 +66,17 @@ impl<T> GrowingPool<T> {
     where
         F: Fn() -> T + 'static,
     {
-        let capacity = ConfigError::expect_capacity(capacity, "GrowingPool::new");
-        let starts = match Growth::default().schedule(capacity, crate::MAX_CAPACITY) {
-            Ok(starts) => starts,
-            Err(e) => panic!("GrowingPool::new: {e}"),
-        };
-        let settings = Settings {
-            starts,
-            ..Settings::fixed(capacity)
-        };
-        Self::from_parts(settings, BoxedHooks::new(Box::new(init), None))
+        let layout = Settings::with_capacity(capacity).expect(
+            "GrowingPool",
+            Grows::Always,
+            "GrowingPool::new",
+        );
+        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
     }
 
-    pub(crate) fn from_parts(settings: Settings, hooks: LocalHooks<T>) -> Self {
+    pub(crate) fn from_parts(layout: Layout, hooks: LocalHooks<T>) -> Self {
         Self {
-            core: Core::new(settings, hooks),
+            core: Core::new(layout, hooks),
         }
     }
 
@@ -98,10 +95,7 @@ impl<T> GrowingPool<T> {
     /// If `init` panics; the pool stays usable and the slot stays free.
     #[inline]
     pub fn get(&self) -> Result<GrowingGuard<'_, T>, PoolExhausted> {
-        match Lease::new(&self.core) {
-            Ok(lease) => Ok(GrowingGuard { lease }),
-            Err(core) => Err(PoolExhausted::new(core.capacity())),
-        }
+        Lease::acquire(&self.core).map(|lease| GrowingGuard { lease })
     }
 
     /// Gives an object back: the same as dropping its guard.

@@ -1,7 +1,12 @@
-//! The boxed `init` and `reset` closures a pool stores.
+//! The boxed `init` and `reset` closures a pool stores, and the per-thread
+//! hooks of a `ThreadLocalPool`'s cores.
 
 use crate::slab::Hooks;
+#[cfg(feature = "std")]
+use crate::sync::StdArc;
 use alloc::boxed::Box;
+#[cfg(feature = "std")]
+use core::cell::Cell;
 
 /// A pool's `init` closure and optional `reset` closure, boxed so the pool
 /// type names only `T`.
@@ -42,5 +47,28 @@ where
         if let Some(reset) = &self.reset {
             reset(value);
         }
+    }
+}
+
+#[cfg(feature = "std")]
+/// The pool's hooks for one thread's core: the shared closures, plus
+/// whether the owner thread's exit hook knows this core (a core drained at
+/// an earlier owner's exit is registered again by its next owner).
+pub(crate) struct ThreadHooks<T> {
+    pub(crate) shared: StdArc<SharedHooks<T>>,
+    pub(crate) registered: Cell<bool>,
+}
+
+#[cfg(feature = "std")]
+impl<T> Hooks<T> for ThreadHooks<T> {
+    fn init(&self) -> T {
+        self.shared.init()
+    }
+    #[inline(always)]
+    fn has_reset(&self) -> bool {
+        self.shared.has_reset()
+    }
+    fn reset(&self, value: &mut T) {
+        self.shared.reset(value);
     }
 }

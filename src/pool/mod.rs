@@ -1,4 +1,13 @@
-//! The typed pools: safe code over the slab layer.
+//! The typed pools: safe code over the slab layer. This file names every
+//! core the pools are made of (which free list, hooks and shape each uses);
+//! each pool's file holds its public type and guards.
+//!
+//! | pool | core | free list | grows |
+//! |---|---|---|---|
+//! | `FixedPool` | [`FixedCore`] | `LocalStack` (cells) | no |
+//! | `GrowingPool` | [`GrowingCore`] | `LocalStack` (cells) | by segments |
+//! | `ThreadSafePool`, `AsyncPool` | [`SharedCore`] | `CachedStack` | with a `max_capacity` |
+//! | `ThreadLocalPool` | [`PerThreadCore`], one per thread | `LocalStack` (owner-written atomics) | no |
 
 #[cfg(feature = "std")]
 pub(crate) mod async_pool;
@@ -9,3 +18,35 @@ pub(crate) mod hooks;
 #[cfg(feature = "std")]
 pub(crate) mod thread_local;
 pub(crate) mod thread_safe;
+#[cfg(feature = "std")]
+mod wait_list;
+
+use crate::freelist::{CachedStack, LocalStack};
+use crate::slab::{Core, Growable, Layout};
+use crate::sync::Arc;
+use hooks::{LocalHooks, SharedHooks};
+
+/// The core of a [`FixedPool`](crate::FixedPool): one segment, a plain
+/// array stack.
+pub(crate) type FixedCore<T> = Core<T, LocalStack, LocalHooks<T>>;
+
+/// The core of a [`GrowingPool`](crate::GrowingPool): segments added on
+/// demand, a plain array stack.
+pub(crate) type GrowingCore<T> = Core<T, LocalStack, LocalHooks<T>, Growable>;
+
+/// The core of a [`ThreadSafePool`](crate::ThreadSafePool) and an
+/// [`AsyncPool`](crate::AsyncPool): per-thread caches in front of a Treiber
+/// stack; it grows when built with a `max_capacity` above its capacity.
+pub(crate) type SharedCore<T> = Core<T, CachedStack, SharedHooks<T>, Growable>;
+
+/// One thread's core in a [`ThreadLocalPool`](crate::ThreadLocalPool): its
+/// list words and counters are atomics written by the owner thread only, so
+/// other threads may read its figures.
+#[cfg(feature = "std")]
+pub(crate) type PerThreadCore<T> =
+    Core<T, LocalStack<crate::sync::AtomicU32>, hooks::ThreadHooks<T>>;
+
+/// A shared core in its `Arc`, as `ThreadSafePool` and `AsyncPool` hold it.
+pub(crate) fn shared_core<T: Send>(layout: Layout, hooks: SharedHooks<T>) -> Arc<SharedCore<T>> {
+    Arc::new(Core::new(layout, hooks))
+}

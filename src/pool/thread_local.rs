@@ -13,27 +13,25 @@
 //! thread left no object on loan, so a recycled serial never shares a pool
 //! with a thread still using it.
 
-use crate::error::{ConfigError, PoolExhausted};
-use crate::freelist::LocalStack;
-use crate::pool::guard::guard_impls;
-use crate::pool::hooks::{BoxedHooks, SharedHooks};
-use crate::slab::{Core, Hooks, Lease, Settings};
+use super::guard::guard_impls;
+use super::hooks::{BoxedHooks, SharedHooks, ThreadHooks};
+use super::PerThreadCore;
+#[cfg(doc)]
+use crate::error::ConfigError;
+use crate::error::PoolExhausted;
+use crate::slab::{Core, Grows, Layout, Lease, Settings};
 use crate::stats::{StatsSnapshot, Totals};
-use crate::sync::{AtomicU32, StdArc as Arc, StdWeak as Weak};
+use crate::sync::{StdArc as Arc, StdWeak as Weak};
 use crate::thread::{self, ThreadExit};
 use alloc::boxed::Box;
 use core::cell::Cell;
 use core::fmt;
 use std::sync::OnceLock;
 
-/// One thread's pool: a fixed core whose list words and counters are atomics
-/// written by the owner thread only, so other threads may read its figures.
-type LocalCore<T> = Core<T, LocalStack<AtomicU32>, ThreadHooks<T>>;
-
 /// A thread's pool, shared (by `Arc`) between the pool's table and, weakly,
 /// the thread's exit hook.
 struct ThreadCore<T> {
-    core: LocalCore<T>,
+    core: PerThreadCore<T>,
 }
 
 // SAFETY: I8, I12 — a `ThreadCore`'s non-atomic state (the list's stack
@@ -44,30 +42,8 @@ struct ThreadCore<T> {
 // only after the previous owner's exit hook ran (serials are recycled then),
 // with the serial mutex ordering the two. `T: Send`: objects built on one
 // thread may be dropped on another (pool drop).
+// (`Send` is derived: moving the last `Arc` moves exclusive access.)
 unsafe impl<T: Send> Sync for ThreadCore<T> {}
-// SAFETY: I8, I12 — as above: moving the last `Arc` moves exclusive access.
-unsafe impl<T: Send> Send for ThreadCore<T> {}
-
-/// The pool's hooks for one thread's core: the shared closures, plus
-/// whether the owner thread's exit hook knows this core (a core drained at
-/// an earlier owner's exit is registered again by its next owner).
-struct ThreadHooks<T> {
-    shared: Arc<SharedHooks<T>>,
-    registered: Cell<bool>,
-}
-
-impl<T> Hooks<T> for ThreadHooks<T> {
-    fn init(&self) -> T {
-        self.shared.init()
-    }
-    #[inline(always)]
-    fn has_reset(&self) -> bool {
-        self.shared.has_reset()
-    }
-    fn reset(&self, value: &mut T) {
-        self.shared.reset(value);
-    }
-}
 
 /// A thread's exit hook for one core it used: drops the idle objects.
 struct ExitCore<T>(Weak<ThreadCore<T>>);
@@ -169,9 +145,8 @@ fn bucket_of(serial: usize) -> (usize, usize) {
 /// ```
 pub struct ThreadLocalPool<T> {
     hooks: Arc<SharedHooks<T>>,
-    capacity: usize,
-    pre_initialize: bool,
-    statistics: bool,
+    /// Every thread's core is built from this.
+    layout: Layout,
     table: [OnceLock<Box<[Slot<T>]>>; BUCKETS],
 }
 
@@ -189,19 +164,18 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     where
         F: Fn() -> T + Send + Sync + 'static,
     {
-        let capacity = ConfigError::expect_capacity(capacity_per_thread, "ThreadLocalPool::new");
-        Self::from_parts(
-            Settings::fixed(capacity),
-            BoxedHooks::new(Box::new(init), None),
-        )
+        let layout = Settings::with_capacity(capacity_per_thread).expect(
+            "ThreadLocalPool",
+            Grows::Never,
+            "ThreadLocalPool::new",
+        );
+        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
     }
 
-    pub(crate) fn from_parts(settings: Settings, hooks: SharedHooks<T>) -> Self {
+    pub(crate) fn from_parts(layout: Layout, hooks: SharedHooks<T>) -> Self {
         Self {
             hooks: Arc::new(hooks),
-            capacity: settings.starts[1] as usize,
-            pre_initialize: settings.pre_initialize,
-            statistics: settings.statistics,
+            layout,
             table: core::array::from_fn(|_| OnceLock::new()),
         }
     }
@@ -209,7 +183,7 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     /// The calling thread's pool, made (and registered with the thread's
     /// exit hook) on first use.
     #[inline]
-    fn local(&self) -> &LocalCore<T> {
+    fn local(&self) -> &PerThreadCore<T> {
         let (bucket, offset) = bucket_of(serial());
         if let Some(slots) = self.table[bucket].get() {
             if let Some(core) = slots[offset].get() {
@@ -223,22 +197,17 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
 
     #[cold]
     #[inline(never)]
-    fn make_local(&self, bucket: usize, offset: usize) -> &LocalCore<T> {
+    fn make_local(&self, bucket: usize, offset: usize) -> &PerThreadCore<T> {
         let slots = self.table[bucket]
             .get_or_init(|| (0..1usize << bucket).map(|_| OnceLock::new()).collect());
         // Only this thread (the serial's owner) initialises its slot.
         let core = slots[offset].get_or_init(|| {
-            let settings = Settings {
-                pre_initialize: self.pre_initialize,
-                statistics: self.statistics,
-                ..Settings::fixed(self.capacity)
-            };
             let hooks = ThreadHooks {
                 shared: Arc::clone(&self.hooks),
                 registered: Cell::new(false),
             };
             Arc::new(ThreadCore {
-                core: Core::new(settings, hooks),
+                core: Core::new(self.layout.clone(), hooks),
             })
         });
         if !core.core.hooks().registered.get() {
@@ -263,10 +232,7 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     /// If `init` panics; the pool stays usable and the slot stays free.
     #[inline]
     pub fn get(&self) -> Result<ThreadLocalGuard<'_, T>, PoolExhausted> {
-        match Lease::new(self.local()) {
-            Ok(lease) => Ok(ThreadLocalGuard { lease }),
-            Err(core) => Err(PoolExhausted::new(core.capacity())),
-        }
+        Lease::acquire(self.local()).map(|lease| ThreadLocalGuard { lease })
     }
 
     /// Gives an object back: the same as dropping its guard.
@@ -284,7 +250,7 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
 
     /// The number of objects each thread's pool holds.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.layout.capacity
     }
 
     /// The number of the calling thread's objects held by its guards.
@@ -319,7 +285,7 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
                 totals = totals + t;
             }
         }
-        if self.statistics {
+        if self.layout.statistics {
             totals.fill(&mut snapshot);
         }
         snapshot
@@ -338,7 +304,7 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
 impl<T: Send + 'static> fmt::Debug for ThreadLocalPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadLocalPool")
-            .field("capacity_per_thread", &self.capacity)
+            .field("capacity_per_thread", &self.layout.capacity)
             .field("threads", &self.cores().count())
             .finish()
     }
@@ -347,7 +313,7 @@ impl<T: Send + 'static> fmt::Debug for ThreadLocalPool<T> {
 /// An object on loan from the calling thread's part of a
 /// [`ThreadLocalPool`]; gives it back when dropped. Not `Send`.
 pub struct ThreadLocalGuard<'a, T> {
-    lease: Lease<&'a LocalCore<T>>,
+    lease: Lease<&'a PerThreadCore<T>>,
 }
 
 guard_impls!(ThreadLocalGuard<'a>);

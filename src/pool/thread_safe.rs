@@ -1,17 +1,17 @@
 //! [`ThreadSafePool`]: a pool shared across threads, per-thread caches in
 //! front of a lock-free stack.
 
-use crate::cache::CachedStack;
-use crate::error::{ConfigError, PoolExhausted};
-use crate::pool::guard::guard_impls;
-use crate::pool::hooks::{BoxedHooks, SharedHooks};
-use crate::slab::{Core, Growable, Lease, Settings};
+use super::guard::guard_impls;
+use super::hooks::{BoxedHooks, SharedHooks};
+use super::{shared_core, SharedCore};
+#[cfg(doc)]
+use crate::error::ConfigError;
+use crate::error::PoolExhausted;
+use crate::slab::{Grows, Layout, Lease, Settings};
 use crate::stats::StatsSnapshot;
 use crate::sync::Arc;
 use alloc::boxed::Box;
 use core::fmt;
-
-pub(crate) type SharedCore<T> = Core<T, CachedStack, SharedHooks<T>, Growable>;
 
 /// A pool of `capacity` objects shared across threads by reference (it is
 /// `Send + Sync` when `T: Send`).
@@ -78,26 +78,19 @@ impl<T: Send> ThreadSafePool<T> {
     where
         F: Fn() -> T + Send + Sync + 'static,
     {
-        let capacity = ConfigError::expect_capacity(capacity, "ThreadSafePool::new");
-        Self::from_parts(
-            Settings::fixed(capacity),
-            BoxedHooks::new(Box::new(init), None),
-        )
+        let layout = Settings::with_capacity(capacity).expect(
+            "ThreadSafePool",
+            Grows::WithMax,
+            "ThreadSafePool::new",
+        );
+        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
     }
 
-    pub(crate) fn from_parts(settings: Settings, hooks: SharedHooks<T>) -> Self {
+    pub(crate) fn from_parts(layout: Layout, hooks: SharedHooks<T>) -> Self {
         Self {
-            core: shared_core(settings, hooks),
+            core: shared_core(layout, hooks),
         }
     }
-}
-
-/// A shared core in its `Arc`.
-pub(crate) fn shared_core<T: Send>(
-    settings: Settings,
-    hooks: SharedHooks<T>,
-) -> Arc<SharedCore<T>> {
-    Arc::new(Core::new(settings, hooks))
 }
 
 impl<T> ThreadSafePool<T> {
@@ -114,10 +107,7 @@ impl<T> ThreadSafePool<T> {
     /// If `init` panics; the pool stays usable and the slot stays free.
     #[inline]
     pub fn get(&self) -> Result<ThreadSafeGuard<'_, T>, PoolExhausted> {
-        match Lease::new(&*self.core) {
-            Ok(lease) => Ok(ThreadSafeGuard { lease }),
-            Err(core) => Err(PoolExhausted::new(core.capacity())),
-        }
+        Lease::acquire(&*self.core).map(|lease| ThreadSafeGuard { lease })
     }
 
     /// Like [`get`](Self::get), but the guard holds a reference count on the
@@ -145,10 +135,7 @@ impl<T> ThreadSafePool<T> {
     /// [`PoolExhausted`] when all `capacity` objects are held by guards.
     #[inline]
     pub fn get_owned(self: &alloc::sync::Arc<Self>) -> Result<OwnedGuard<T>, PoolExhausted> {
-        match Lease::new(Arc::clone(&self.core)) {
-            Ok(lease) => Ok(OwnedGuard { lease }),
-            Err(core) => Err(PoolExhausted::new(core.capacity())),
-        }
+        Lease::acquire(Arc::clone(&self.core)).map(|lease| OwnedGuard { lease })
     }
 
     /// Gives an object back: the same as dropping its guard.

@@ -1,8 +1,15 @@
-//! Loom models of the lock-free parts (run with `--cfg loom`; see `ci/loom.sh`).
+//! Tests that need the crate's private parts across layers (they build
+//! pools to look into the layers below), and the loom models of the
+//! lock-free parts (run with `--cfg fastalloc_loom`; see `ci/loom.sh`).
 
-#[cfg(loom)]
+#[cfg(all(feature = "std", not(fastalloc_loom)))]
+mod cached;
+#[cfg(all(feature = "std", not(fastalloc_loom)))]
+mod thread_exit;
+
+#[cfg(fastalloc_loom)]
 mod loom_cache;
-#[cfg(loom)]
+#[cfg(fastalloc_loom)]
 mod loom_pool;
-#[cfg(loom)]
+#[cfg(fastalloc_loom)]
 mod loom_treiber;

@@ -1,4 +1,4 @@
-//! Per-thread caches in front of the shared Treiber stack (DESIGN layer 6):
+//! [`CachedStack`]: per-thread caches in front of the shared Treiber stack,
 //! the free list of [`ThreadSafePool`](crate::ThreadSafePool) and
 //! [`AsyncPool`](crate::AsyncPool).
 //!
@@ -11,7 +11,8 @@
 //! one gives half back with one CAS.
 //!
 //! The lock is what lets other threads reach a cache, so that exhaustion
-//! stays exact (API.md: an object parked in any cache counts as available).
+//! stays exact (an object parked in any cache counts as available: `get`
+//! never reports exhaustion while one sits in another thread's cache).
 //! A getter that finds its cache and the shared stack empty *steals* one
 //! index from another thread's cache, under that cache's lock. Before it
 //! reports exhaustion it checks that nothing was pushed anywhere while it
@@ -29,11 +30,12 @@
 //!
 //! Invariants: SAFETY.md I13.
 
-use crate::freelist::{FreeList, TreiberStack, Words};
+use super::{FreeList, TreiberStack, Words};
+use crate::stats::SharedU64;
 use crate::sync::{
     AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Backoff, Ordering, StdArc, UnsafeCell,
 };
-use crate::tag::Link;
+use crate::tag::Entry;
 use alloc::boxed::Box;
 use core::{mem, ptr};
 use crossbeam_utils::CachePadded;
@@ -43,10 +45,10 @@ pub(crate) const CACHE_SLOTS: usize = 32;
 
 /// Threads with serials `0..CACHES` get a cache in each shared pool they
 /// use; others use the shared stack directly.
-#[cfg(not(loom))]
+#[cfg(not(fastalloc_loom))]
 pub(crate) const CACHES: usize = 64;
 /// Loom models use serials 0 and 1; fewer caches keep the models small.
-#[cfg(loom)]
+#[cfg(fastalloc_loom)]
 pub(crate) const CACHES: usize = 2;
 
 /// How many entries each cache of a pool of `capacity` may hold: a quarter
@@ -62,8 +64,8 @@ pub(crate) fn cache_limit(capacity: usize) -> u32 {
 
 // === Cache ===
 
-/// One thread's stack of free indices, each entry a [`Link`] of its own
-/// index and fill state.
+/// One thread's stack of free indices, each an [`Entry`] (its own index and
+/// fill state).
 pub(crate) struct Cache {
     /// 0 free, 1 held. Every access to `state` holds it (I13).
     lock: AtomicU32,
@@ -74,7 +76,7 @@ pub(crate) struct Cache {
     /// Whether the owner thread's exit hook knows this cache. Touched only
     /// by the thread whose serial indexes the cache (its owner), and by that
     /// thread's exit hook.
-    #[cfg(all(feature = "std", not(loom)))]
+    #[cfg(all(feature = "std", not(fastalloc_loom)))]
     registered: crate::sync::AtomicBool,
     state: UnsafeCell<State>,
 }
@@ -92,9 +94,8 @@ struct State {
 
 // SAFETY: I13 — the non-atomic state is plain integers, reached only with
 // the lock held, which orders every access after the previous holder's.
+// (`Send` is derived: nothing in a cache is tied to a thread.)
 unsafe impl Sync for Cache {}
-// SAFETY: I13 — as above; nothing in a cache is tied to a thread.
-unsafe impl Send for Cache {}
 
 /// A locked cache; unlocks when dropped.
 struct Locked<'a> {
@@ -106,7 +107,7 @@ impl Cache {
         Self {
             lock: AtomicU32::new(0),
             out: AtomicU64::new(0),
-            #[cfg(all(feature = "std", not(loom)))]
+            #[cfg(all(feature = "std", not(fastalloc_loom)))]
             registered: crate::sync::AtomicBool::new(false),
             state: UnsafeCell::new(State {
                 len: 0,
@@ -218,8 +219,8 @@ fn is_own(own: Option<&Cache>, cache: &CachePadded<Cache>) -> bool {
 /// Splits an entry into its index and fill state.
 #[inline(always)]
 fn unpack(entry: u32) -> (u32, bool) {
-    let link = Link(entry);
-    (link.next(), link.filled())
+    let entry = Entry(entry);
+    (entry.index(), entry.filled())
 }
 
 // === CachedStack ===
@@ -251,7 +252,7 @@ impl CachedStack {
         // SAFETY: I13 — a non-null cache pointer stays valid until the list
         // is dropped.
         let cache_ref = unsafe { &*cache };
-        #[cfg(all(feature = "std", not(loom)))]
+        #[cfg(all(feature = "std", not(fastalloc_loom)))]
         if !cache_ref.registered.load(Ordering::Relaxed) {
             self.register(cache);
         }
@@ -278,7 +279,7 @@ impl CachedStack {
                 installed
             }
         };
-        #[cfg(all(feature = "std", not(loom)))]
+        #[cfg(all(feature = "std", not(fastalloc_loom)))]
         self.register(cache);
         // SAFETY: I13 — installed caches live until the list is dropped.
         unsafe { &*cache }
@@ -287,7 +288,7 @@ impl CachedStack {
     /// The calling thread (the owner of `cache`'s serial) starts using it:
     /// it takes the cache over if its last owner orphaned it, and registers
     /// the exit hook that orphans it when this thread exits.
-    #[cfg(all(feature = "std", not(loom)))]
+    #[cfg(all(feature = "std", not(fastalloc_loom)))]
     #[cold]
     #[inline(never)]
     fn register(&self, ptr: *mut CachePadded<Cache>) {
@@ -438,13 +439,13 @@ impl CachedStack {
     }
 
     /// Caches orphaned and not yet taken (tests).
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(fastalloc_loom)))]
     pub(crate) fn orphans(&self) -> usize {
         self.orphans.load(Ordering::Relaxed)
     }
 
     /// Entries in the cache of `serial` (tests).
-    #[cfg(all(test, not(loom)))]
+    #[cfg(all(test, not(fastalloc_loom)))]
     pub(crate) fn cached(&self, serial: usize) -> usize {
         self.caches()
             .find(|&(s, _)| s == serial)
@@ -456,7 +457,7 @@ impl CachedStack {
 
 impl FreeList for CachedStack {
     type Word = AtomicU32;
-    type Counter = crate::freelist::SharedU64;
+    type Counter = SharedU64;
     const SHARED: bool = true;
 
     fn new(capacity: usize, words: &[AtomicU32]) -> Self {
@@ -488,7 +489,7 @@ impl FreeList for CachedStack {
 
     #[inline(always)]
     unsafe fn push<S: Words<W = AtomicU32>>(&self, words: &S, index: u32, filled: bool) {
-        let entry = Link::new(index, filled).0;
+        let entry = Entry::new(index, filled).0;
         if let Some(cache) = self.current() {
             let locked = cache.lock();
             let limit = self.limit;
@@ -554,16 +555,16 @@ impl Drop for CachedStack {
 /// The calling thread's serial, as the caches see it.
 #[inline(always)]
 fn current_serial() -> Option<usize> {
-    #[cfg(all(feature = "std", not(loom)))]
+    #[cfg(all(feature = "std", not(fastalloc_loom)))]
     return crate::thread::serial();
-    #[cfg(loom)]
+    #[cfg(fastalloc_loom)]
     return crate::sync::loom_serial::get();
-    #[cfg(all(not(feature = "std"), not(loom)))]
+    #[cfg(all(not(feature = "std"), not(fastalloc_loom)))]
     return None;
 }
 
 /// Thread exit: orphaning the thread's caches.
-#[cfg(all(feature = "std", not(loom)))]
+#[cfg(all(feature = "std", not(fastalloc_loom)))]
 mod exit {
     use super::Cache;
     use crate::sync::{AtomicUsize, Ordering, StdArc};
@@ -602,7 +603,7 @@ mod exit {
 /// holders never touch a cache's state at once (loom checks every access to
 /// it). The pool models in `src/tests/loom_cache.rs` never reach `try_lock`
 /// (orphans need thread exits, which loom does not model).
-#[cfg(all(test, loom))]
+#[cfg(all(test, fastalloc_loom))]
 mod loom_lock {
     use super::Cache;
     use crate::sync::loom_rt::{model, thread};
@@ -635,26 +636,10 @@ mod loom_lock {
     }
 }
 
-#[cfg(all(test, feature = "std", not(loom)))]
+#[cfg(all(test, not(fastalloc_loom)))]
 mod tests {
     use super::Cache;
-    use crate::pool::hooks::BoxedHooks;
-    use crate::pool::thread_safe::{shared_core, SharedCore};
-    use crate::slab::{Lease, Settings};
-    use crate::sync::{Arc, Ordering};
-    use alloc::boxed::Box;
-    use alloc::vec::Vec;
-
-    fn core(capacity: usize) -> Arc<SharedCore<u32>> {
-        shared_core(
-            Settings::fixed(capacity),
-            BoxedHooks::new(Box::new(|| 7), None),
-        )
-    }
-
-    fn my_serial() -> usize {
-        crate::thread::serial().expect("a live thread has a serial")
-    }
+    use crate::sync::Ordering;
 
     /// A failed `try_lock` must leave the lock to its holder. It once built
     /// the guard eagerly (`then_some`), whose drop unlocked the holder's
@@ -676,94 +661,5 @@ mod tests {
         assert!(cache.try_lock().is_none());
         drop(again);
         assert_eq!(cache.lock.load(Ordering::Relaxed), 0);
-    }
-
-    #[test]
-    fn releases_park_in_the_callers_cache_and_refills_come_in_batches() {
-        let core = core(64); // 16 entries per cache
-        let leases: Vec<_> = (0..20).map(|_| Lease::new(&*core).ok().unwrap()).collect();
-        assert_eq!(core.in_use(), 20);
-        let me = my_serial();
-        assert_eq!(
-            core.free_list().cached(me),
-            4,
-            "three refills of 8 for 20 gets leave 4"
-        );
-        drop(leases);
-        assert_eq!(core.in_use(), 0);
-        assert_eq!(
-            core.free_list().cached(me),
-            16,
-            "full at 16 after 12 releases: 8 went back to the shared stack, 8 more came in"
-        );
-    }
-
-    #[test]
-    fn a_threads_cache_is_taken_by_the_next_refill_after_the_thread_exits() {
-        // 16 entries per cache, refills of 8.
-        let core = core(64);
-        // A serial for this thread first, so the exiting thread's serial is
-        // not recycled to it (that would take the cache over instead).
-        let me = my_serial();
-        let (serial, parked) = std::thread::scope(|s| {
-            s.spawn(|| {
-                drop(
-                    (0..3)
-                        .map(|_| Lease::new(&*core).ok().unwrap())
-                        .collect::<Vec<_>>(),
-                );
-                (my_serial(), core.free_list().cached(my_serial()))
-            })
-            .join()
-            .unwrap()
-        });
-        assert_eq!(parked, 8, "the thread's refill of 8 sat in its cache");
-        // Scoped threads may still be running their thread-local destructors
-        // after `join`; wait until the exit hook has orphaned the cache.
-        while core.free_list().orphans() == 0 {
-            std::thread::yield_now();
-        }
-        assert_eq!(core.free_list().cached(serial), 8, "orphaned, not emptied");
-        assert_ne!(me, serial);
-        let first = Lease::new(&*core).ok().unwrap();
-        assert_eq!(core.free_list().cached(serial), 0, "the refill took them");
-        assert_eq!(
-            core.free_list().cached(me),
-            7,
-            "all 8 came here, one is out"
-        );
-        assert_eq!(core.free_list().orphans(), 0);
-        drop(first);
-        assert_eq!(core.available(), 64);
-    }
-
-    #[test]
-    fn objects_parked_in_another_threads_cache_are_stolen_before_exhaustion() {
-        let core = core(8); // 2 entries per cache
-        let (tx, rx) = std::sync::mpsc::channel();
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-        std::thread::scope(|s| {
-            let core = &*core;
-            s.spawn(move || {
-                // Take all eight, give two back into this thread's cache,
-                // then stay alive (so no exit hook runs) while main gets.
-                let mut all: Vec<_> = (0..8).map(|_| Lease::new(core).ok().unwrap()).collect();
-                all.truncate(6);
-                tx.send(core.free_list().cached(my_serial())).unwrap();
-                done_rx.recv().unwrap();
-                drop(all);
-            });
-            assert_eq!(
-                rx.recv().unwrap(),
-                2,
-                "two parked in the other thread's cache"
-            );
-            let a = Lease::new(core).ok().expect("stolen from the other cache");
-            let b = Lease::new(core).ok().expect("stolen from the other cache");
-            assert!(Lease::new(core).is_err(), "all eight out now");
-            drop((a, b));
-            done_tx.send(()).unwrap();
-        });
-        assert_eq!(core.in_use(), 0);
     }
 }

@@ -1,0 +1,559 @@
+//! [`Core`]: a store, the free list of its indices, the user's hooks and
+//! optional statistics; the pool's settings and their one check.
+
+use super::store::{Fixed, Grown, Shape, Store};
+use crate::error::ConfigError;
+use crate::freelist::FreeList;
+use crate::growth::Growth;
+use crate::stats::{Counter, Recorder, StatsSnapshot, Totals};
+use crate::sync::{AtomicUsize, Backoff, Ordering};
+use crate::tag::MAX_CAPACITY;
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::mem;
+use core::ptr::NonNull;
+
+// === Hooks ===
+
+/// The user's construction and reset closures, as the core calls them.
+pub(crate) trait Hooks<T> {
+    /// Builds a new object (the pool's `init`). May panic.
+    fn init(&self) -> T;
+    /// Whether the pool has a reset hook.
+    fn has_reset(&self) -> bool;
+    /// Runs the reset hook on a released object. May panic.
+    fn reset(&self, value: &mut T);
+}
+
+// === impl Core ===
+
+// === Settings ===
+
+/// Whether, and how, a pool kind grows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grows {
+    /// Never: growth settings are refused (`FixedPool`, `ThreadLocalPool`).
+    Never,
+    /// Only when `max_capacity` is set above `capacity`; `growth` alone is
+    /// refused (`ThreadSafePool`, `AsyncPool`).
+    WithMax,
+    /// Up to `max_capacity`, by default [`MAX_CAPACITY`] (`GrowingPool`).
+    Always,
+}
+
+/// A pool's settings as given (by the builder, or a `new` constructor), not
+/// yet checked. Every pool is built through [`Settings::check`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Settings {
+    /// Objects at first (per thread for `ThreadLocalPool`); required.
+    pub(crate) capacity: Option<usize>,
+    /// The most objects a growing pool may hold.
+    pub(crate) max_capacity: Option<usize>,
+    /// How a growing pool grows (default: doubling).
+    pub(crate) growth: Option<Growth>,
+    /// Build every object of the first segment when the pool is built.
+    pub(crate) pre_initialize: bool,
+    /// Keep counters and timings.
+    pub(crate) statistics: bool,
+}
+
+/// Checked settings: what a core is built from.
+#[derive(Clone, Debug)]
+pub(crate) struct Layout {
+    /// Slots of segment 0, the capacity the pool starts with.
+    pub(crate) capacity: usize,
+    /// Segment starts ([`Growth::schedule`]): `[0, capacity]` for a pool
+    /// that does not grow, then one start per growth step, ending at the
+    /// maximum capacity.
+    pub(crate) starts: Vec<u32>,
+    /// Build every object of segment 0 now.
+    pub(crate) pre_initialize: bool,
+    /// Keep counters and timings.
+    pub(crate) statistics: bool,
+}
+
+impl Settings {
+    /// The settings of a `new` constructor: `capacity` and nothing else.
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
+        Self {
+            capacity: Some(capacity),
+            ..Self::default()
+        }
+    }
+
+    /// Checks the settings for a `pool` kind that `grows` as given: the one
+    /// path from what the user asked for to a [`Layout`].
+    pub(crate) fn check(&self, pool: &'static str, grows: Grows) -> Result<Layout, ConfigError> {
+        let capacity = match self.capacity.ok_or(ConfigError::MissingCapacity)? {
+            0 => return Err(ConfigError::ZeroCapacity),
+            c if c > MAX_CAPACITY => {
+                return Err(ConfigError::CapacityTooLarge {
+                    requested: c,
+                    max: MAX_CAPACITY,
+                })
+            }
+            c => c,
+        };
+        let starts = if grows == Grows::Never {
+            if self.max_capacity.is_some() {
+                return Err(ConfigError::GrowthNotSupported {
+                    pool,
+                    setting: "max_capacity",
+                });
+            }
+            if self.growth.is_some() {
+                return Err(ConfigError::GrowthNotSupported {
+                    pool,
+                    setting: "growth",
+                });
+            }
+            Vec::from([0, capacity as u32])
+        } else {
+            let growth = self.growth.unwrap_or_default().check()?;
+            let default_max = if grows == Grows::Always {
+                MAX_CAPACITY
+            } else {
+                capacity
+            };
+            let max = self.max_capacity.unwrap_or(default_max);
+            if max > MAX_CAPACITY {
+                return Err(ConfigError::MaxCapacityTooLarge {
+                    requested: max,
+                    max: MAX_CAPACITY,
+                });
+            }
+            if max < capacity {
+                return Err(ConfigError::MaxBelowCapacity {
+                    capacity,
+                    max_capacity: max,
+                });
+            }
+            if grows == Grows::WithMax && self.growth.is_some() && max == capacity {
+                return Err(ConfigError::GrowthWithoutMax { pool });
+            }
+            growth.schedule(capacity, max)?
+        };
+        Ok(Layout {
+            capacity,
+            starts,
+            pre_initialize: self.pre_initialize,
+            statistics: self.statistics,
+        })
+    }
+
+    /// [`check`](Self::check) for a `new` constructor: panics with the
+    /// error's message, naming the `constructor`.
+    #[track_caller]
+    pub(crate) fn expect(&self, pool: &'static str, grows: Grows, constructor: &str) -> Layout {
+        match self.check(pool, grows) {
+            Ok(layout) => layout,
+            Err(e) => panic!("{constructor}: {e}"),
+        }
+    }
+}
+
+// === impl Core ===
+
+/// A store, the free list of its indices, the pool's hooks and statistics.
+pub(crate) struct Core<T, L: FreeList, H, S: Shape = Fixed> {
+    store: Store<T, L::Word, S>,
+    free: L,
+    hooks: H,
+    /// Statistics, when the pool keeps them.
+    stats: Option<Box<Recorder<L::Counter>>>,
+    /// `has_reset() || stats.is_some()`: a release does more than a push.
+    slow_release: bool,
+    /// Calls of `trim` in flight on a shared pool: while one holds free
+    /// indices off the list, `get` waits for them instead of reporting
+    /// exhaustion (I6).
+    trimming: AtomicUsize,
+}
+
+impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
+    /// A core laid out by `layout`. With `pre_initialize`, every slot of
+    /// segment 0 is filled now (a panic in `init` drops the objects built so
+    /// far and propagates); otherwise slots are filled on first use.
+    pub(crate) fn new(layout: Layout, hooks: H) -> Self {
+        let capacity = layout.capacity;
+        let store = Store::new(layout.starts);
+        debug_assert_eq!(store.first_words().len(), capacity);
+        let free = L::new(capacity, store.first_words());
+        let mut core = Self {
+            slow_release: hooks.has_reset() || layout.statistics,
+            store,
+            free,
+            hooks,
+            stats: layout.statistics.then(|| Box::new(Recorder::new())),
+            trimming: AtomicUsize::new(0),
+        };
+        if layout.pre_initialize {
+            for index in 0..capacity as u32 {
+                let value = core.hooks.init();
+                // SAFETY: I10 — `index` is below the first segment's length.
+                let slot = unsafe { core.store.slot(index) };
+                // SAFETY: I1, I2 — `core` is local, so we own every index;
+                // slot `index` is still empty (its entry says so), and marking
+                // it filled right after keeps I2 if a later `init` panics.
+                unsafe { slot.as_ptr().write(value) };
+                core.free.mark_filled(core.store.first_words(), index);
+            }
+        }
+        core
+    }
+
+    /// Number of slots now (grows with the store).
+    #[inline]
+    pub(crate) fn capacity(&self) -> usize {
+        self.store.capacity()
+    }
+
+    /// The most slots the store may grow to.
+    pub(crate) fn max_capacity(&self) -> usize {
+        self.store.max_capacity()
+    }
+
+    /// Number of slots held by leases (exact when no get or release is in
+    /// flight; never above `capacity`, see SAFETY.md I6).
+    #[inline]
+    pub(crate) fn in_use(&self) -> usize {
+        self.free.out().min(self.capacity())
+    }
+
+    /// Number of objects `get` can hand out now without growing (I6: never
+    /// underflows).
+    #[inline]
+    pub(crate) fn available(&self) -> usize {
+        self.capacity().saturating_sub(self.in_use())
+    }
+
+    /// Statistics: the failed `acquire` just made is not reported (an async
+    /// waiter's retry).
+    #[cfg(feature = "std")]
+    #[cold]
+    pub(crate) fn uncount_failure(&self) {
+        if let Some(recorder) = &self.stats {
+            recorder.uncount_failure();
+        }
+    }
+
+    /// Statistics: a `get` found no object and waits (one `exhausted`).
+    #[cfg(feature = "std")]
+    #[cold]
+    pub(crate) fn count_wait(&self) {
+        if let Some(recorder) = &self.stats {
+            recorder.waits();
+        }
+    }
+
+    /// The pool's figures now: structural ones always, counters and timings
+    /// when statistics are on.
+    pub(crate) fn stats(&self) -> StatsSnapshot {
+        let mut snapshot = StatsSnapshot::structural(self.in_use(), self.capacity());
+        if let Some(totals) = self.totals() {
+            totals.fill(&mut snapshot);
+        }
+        snapshot
+    }
+
+    /// The counts and timing sums, when statistics are on.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn totals(&self) -> Option<Totals> {
+        self.stats
+            .as_ref()
+            .map(|recorder| recorder.totals(self.in_use(), self.hooks.has_reset()))
+    }
+
+    /// The free list (tests look into it).
+    #[cfg(all(test, feature = "std", not(fastalloc_loom)))]
+    pub(crate) fn free_list(&self) -> &L {
+        &self.free
+    }
+
+    /// The pool's hooks.
+    #[cfg_attr(not(feature = "std"), allow(dead_code))]
+    pub(crate) fn hooks(&self) -> &H {
+        &self.hooks
+    }
+
+    /// Pops a slot (growing the store if the list is empty and the store may
+    /// grow), filling it first if it is empty.
+    #[inline(always)]
+    pub(super) fn acquire(&self) -> Option<(u32, NonNull<T>)> {
+        match &self.stats {
+            None => self.acquire_plain(),
+            Some(recorder) => self.acquire_recorded(recorder),
+        }
+    }
+
+    /// [`acquire`](Self::acquire) with statistics: counts, a sampled timing
+    /// and the peak.
+    #[inline(never)]
+    fn acquire_recorded(&self, recorder: &Recorder<L::Counter>) -> Option<(u32, NonNull<T>)> {
+        let stamp = recorder.begin_get();
+        let got = self.acquire_plain();
+        match got {
+            Some(_) => recorder.got(stamp, self.in_use()),
+            None => recorder.exhausted(),
+        }
+        got
+    }
+
+    #[inline(always)]
+    fn acquire_plain(&self) -> Option<(u32, NonNull<T>)> {
+        let (index, filled) = match self.free.pop(&self.store) {
+            Some(entry) => entry,
+            None => self.acquire_slow()?,
+        };
+        // SAFETY: I10 — popped and claimed indices are below capacity.
+        let ptr = unsafe { self.store.slot(index) };
+        if !filled {
+            self.fill(index, ptr);
+        }
+        Some((index, ptr))
+    }
+
+    /// The list was empty: claim a fresh index, grow, or (on a shared pool
+    /// with a `trim` in flight) wait for the indices it holds.
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self) -> Option<(u32, bool)> {
+        let backoff = Backoff::new();
+        loop {
+            if S::GROWS {
+                if let Some(index) = self.store.claim_fresh() {
+                    self.free.adopt();
+                    return Some((index, false));
+                }
+                match self.store.grow() {
+                    Grown::Added => {
+                        if let Some(recorder) = &self.stats {
+                            recorder.growth_events.add(1);
+                        }
+                        continue;
+                    }
+                    Grown::Retry => continue,
+                    Grown::AtMax | Grown::OutOfMemory => {}
+                }
+            }
+            // A last look: an index released since the first pop counts.
+            if let Some(entry) = self.free.pop(&self.store) {
+                return Some(entry);
+            }
+            if !L::SHARED || self.trimming.load(Ordering::Acquire) == 0 {
+                return None;
+            }
+            backoff.spin();
+        }
+    }
+
+    /// Builds the object of a popped, empty slot. If `init` panics, the slot
+    /// goes back on the free list, still empty (I9).
+    #[cold]
+    #[inline(never)]
+    fn fill(&self, index: u32, ptr: NonNull<T>) {
+        struct PushBackEmpty<'a, T, L: FreeList, S: Shape> {
+            store: &'a Store<T, L::Word, S>,
+            free: &'a L,
+            recorder: Option<&'a Recorder<L::Counter>>,
+            index: u32,
+        }
+        impl<T, L: FreeList, S: Shape> Drop for PushBackEmpty<'_, T, L, S> {
+            fn drop(&mut self) {
+                if let Some(recorder) = self.recorder {
+                    recorder.init_panicked();
+                }
+                // SAFETY: I1, I10 — the index was popped (or claimed and
+                // adopted) by `acquire` and is pushed back only here, once,
+                // still empty (I2).
+                unsafe { self.free.push(self.store, self.index, false) };
+            }
+        }
+        let on_unwind = PushBackEmpty::<T, L, S> {
+            store: &self.store,
+            free: &self.free,
+            recorder: self.stats.as_deref(),
+            index,
+        };
+        let value = self.hooks.init();
+        mem::forget(on_unwind);
+        // SAFETY: I1, I2 — we popped `index`, so we own it, and its entry said
+        // the slot is empty: writing does not overwrite a live value.
+        unsafe { ptr.as_ptr().write(value) };
+    }
+
+    /// Gives a leased slot back: runs the reset hook, then pushes it as filled.
+    /// If the hook panics, the object is dropped and the slot pushed back
+    /// empty, so a half-reset object is never handed out (I9).
+    ///
+    /// # Safety
+    ///
+    /// - `index` was returned by [`Core::acquire`] on this core, `ptr` with it,
+    ///   and this is the only release of that acquisition (I1).
+    /// - No reference derived from `ptr` is used after this call (I3).
+    #[inline(always)]
+    pub(super) unsafe fn release(&self, index: u32, ptr: NonNull<T>) {
+        if self.slow_release {
+            // SAFETY: the caller's contract, passed on.
+            unsafe { self.release_slow(index, ptr) };
+            return;
+        }
+        // Under loom, record the release as an access to the slot, so the
+        // model checker verifies it happens-before the next holder's access.
+        #[cfg(fastalloc_loom)]
+        // SAFETY: I10 — the index came from `acquire` (caller's contract).
+        let _ = unsafe { self.store.slot(index) };
+        // SAFETY: I1, I10 — the caller's index came from `acquire` and is
+        // released once; the slot is filled (I2).
+        unsafe { self.free.push(&self.store, index, true) };
+    }
+
+    /// [`release`](Self::release) with a reset hook or statistics.
+    ///
+    /// # Safety
+    ///
+    /// As for `release`.
+    #[inline(never)]
+    unsafe fn release_slow(&self, index: u32, ptr: NonNull<T>) {
+        let stamp = self
+            .stats
+            .as_ref()
+            .map(|recorder| (recorder, recorder.begin_release()));
+        if self.hooks.has_reset() {
+            struct DropAndPushBackEmpty<'a, T, L: FreeList, S: Shape> {
+                store: &'a Store<T, L::Word, S>,
+                free: &'a L,
+                recorder: Option<&'a Recorder<L::Counter>>,
+                index: u32,
+                ptr: NonNull<T>,
+            }
+            impl<T, L: FreeList, S: Shape> Drop for DropAndPushBackEmpty<'_, T, L, S> {
+                fn drop(&mut self) {
+                    if let Some(recorder) = self.recorder {
+                        recorder.reset_panicked();
+                    }
+                    // SAFETY: I1, I2 — the caller's lease owned this filled slot
+                    // and gave it up to `release`; nothing else can reach it
+                    // until the push below. A panic from `T::drop` here aborts
+                    // (panic while unwinding), so no path pushes a slot whose
+                    // value was dropped twice or not at all.
+                    unsafe { self.ptr.as_ptr().drop_in_place() };
+                    // SAFETY: I1, I10 — the released index came from `acquire`
+                    // and goes back once, now empty (I2).
+                    unsafe { self.free.push(self.store, self.index, false) };
+                }
+            }
+            let on_unwind = DropAndPushBackEmpty::<T, L, S> {
+                store: &self.store,
+                free: &self.free,
+                recorder: self.stats.as_deref(),
+                index,
+                ptr,
+            };
+            // SAFETY: I1, I3 — the lease being released owned the slot
+            // exclusively and its references are gone (caller's contract).
+            self.hooks.reset(unsafe { &mut *ptr.as_ptr() });
+            mem::forget(on_unwind);
+        }
+        #[cfg(fastalloc_loom)]
+        // SAFETY: I10 — the index came from `acquire` (caller's contract).
+        let _ = unsafe { self.store.slot(index) };
+        // SAFETY: I1, I10 — the caller's index came from `acquire` and is
+        // released once; the slot is filled and reset (I2).
+        unsafe { self.free.push(&self.store, index, true) };
+        if let Some((recorder, stamp)) = stamp {
+            recorder.released(stamp);
+        }
+    }
+
+    /// Drops every idle object the pool holds, keeping the slots: each is
+    /// rebuilt by `init` on a later `get`. Returns how many were dropped.
+    ///
+    /// On a shared pool, a `get` that finds the list empty while this runs
+    /// waits for it rather than report exhaustion. If a `T::drop` panics, the
+    /// indices taken so far go back (empty) and the panic propagates.
+    pub(crate) fn trim(&self) -> usize {
+        struct PutBack<'a, T, L: FreeList, H, S: Shape> {
+            core: &'a Core<T, L, H, S>,
+            empty: Vec<u32>,
+        }
+        impl<T, L: FreeList, H, S: Shape> Drop for PutBack<'_, T, L, H, S> {
+            fn drop(&mut self) {
+                // Bottom first, so the list keeps its order.
+                for &index in self.empty.iter().rev() {
+                    // SAFETY: I1, I10 — each index was popped by `trim` and
+                    // is pushed back once, empty (I2).
+                    unsafe { self.core.free.push(&self.core.store, index, false) };
+                }
+                self.core.trimming.fetch_sub(1, Ordering::Release);
+            }
+        }
+        self.trimming.fetch_add(1, Ordering::AcqRel);
+        let mut taken = PutBack {
+            core: self,
+            empty: Vec::new(),
+        };
+        let mut dropped = 0;
+        while let Some((index, filled)) = self.free.pop(&self.store) {
+            taken.empty.push(index);
+            if filled {
+                // SAFETY: I10 — popped indices are below capacity.
+                let ptr = unsafe { self.store.slot(index) };
+                // SAFETY: I1, I2 — popping made us the owner of `index` and
+                // its entry said the slot is filled; it goes back marked
+                // empty (already recorded in `taken`), so the value is
+                // dropped exactly once even if this drop panics.
+                unsafe { ptr.as_ptr().drop_in_place() };
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+}
+
+impl<T, L: FreeList, H, S: Shape> Drop for Core<T, L, H, S> {
+    fn drop(&mut self) {
+        // No lease can be alive here (I7): borrowed leases borrow the core and
+        // owned ones hold an `Arc` to it. Forgotten leases keep their index off
+        // the list, so their values are leaked, never dropped.
+        struct DrainOnUnwind<'a, T, L: FreeList, H, S: Shape>(&'a Core<T, L, H, S>);
+        impl<T, L: FreeList, H, S: Shape> Drop for DrainOnUnwind<'_, T, L, H, S> {
+            fn drop(&mut self) {
+                self.0.drain_values();
+            }
+        }
+        let rest = DrainOnUnwind(self);
+        rest.0.drain_values();
+    }
+}
+
+impl<T, L: FreeList, H, S: Shape> Core<T, L, H, S> {
+    /// Pops every free slot and drops the values of the filled ones. Used by
+    /// `Drop`: if a `T::drop` panics, the unwind guard calls this again and it
+    /// carries on from the next slot (the panicking slot was already popped,
+    /// so it is not dropped twice).
+    fn drain_values(&self) {
+        while let Some((index, filled)) = self.free.drain_pop(&self.store) {
+            if filled {
+                // SAFETY: I10 — popped indices are below capacity.
+                let ptr = unsafe { self.store.slot(index) };
+                // SAFETY: I1, I2, I7 — popping made us the owner of `index`,
+                // its entry said the slot is filled, and it is not pushed back,
+                // so this value is dropped exactly once.
+                unsafe { ptr.as_ptr().drop_in_place() };
+            }
+        }
+    }
+}
+
+// SAFETY: I8 — sharing `&Core` lets several threads pop and push indices (the
+// free list and its words must be `Sync`), call the hooks (`H: Sync`), read
+// the statistics (`L::Counter: Sync`), and move `T` values between threads
+// through leases (`T: Send`). No `&T` is ever shared by the core itself, so
+// `T: Sync` is not needed. Added segments are reached through atomics.
+unsafe impl<T: Send, L, H: Sync, S: Shape> Sync for Core<T, L, H, S>
+where
+    L: FreeList + Sync,
+    L::Word: Sync,
+    L::Counter: Sync,
+{
+}
