@@ -39,8 +39,10 @@ impl Counter for Cell<u64> {
     }
 }
 
-/// A counter written by one thread only and read by any: relaxed loads and
+/// A counter written by one thread only and read by any: plain loads and
 /// stores, no read-modify-write (the thread-local pool's per-thread figures).
+/// Stores release and loads acquire, so a reader that sees a count also sees
+/// the counts its writer made before it.
 #[derive(Default)]
 pub(crate) struct OwnedU64(AtomicU64);
 
@@ -48,39 +50,40 @@ impl Counter for OwnedU64 {
     #[inline(always)]
     fn add(&self, n: u64) -> u64 {
         let v = self.0.load(Ordering::Relaxed) + n;
-        self.0.store(v, Ordering::Relaxed);
+        self.0.store(v, Ordering::Release);
         v
     }
     #[inline(always)]
     fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.load(Ordering::Acquire)
     }
     #[inline(always)]
     fn raise_to(&self, v: u64) {
-        if v > self.get() {
-            self.0.store(v, Ordering::Relaxed);
+        if v > self.0.load(Ordering::Relaxed) {
+            self.0.store(v, Ordering::Release);
         }
     }
 }
 
 /// A counter shared by every thread: atomic read-modify-writes, exact once
-/// the threads have joined.
+/// the threads have joined. Additions release and loads acquire (free on
+/// x86), so a reader that sees a count also sees the counts made before it.
 #[derive(Default)]
 pub(crate) struct SharedU64(AtomicU64);
 
 impl Counter for SharedU64 {
     #[inline(always)]
     fn add(&self, n: u64) -> u64 {
-        self.0.fetch_add(n, Ordering::Relaxed) + n
+        self.0.fetch_add(n, Ordering::Release) + n
     }
     #[inline(always)]
     fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.0.load(Ordering::Acquire)
     }
     #[inline(always)]
     fn raise_to(&self, v: u64) {
-        if v > self.get() {
-            self.0.fetch_max(v, Ordering::Relaxed);
+        if v > self.0.load(Ordering::Relaxed) {
+            self.0.fetch_max(v, Ordering::Release);
         }
     }
 }
@@ -166,23 +169,21 @@ pub(crate) type Stamp = ();
 /// atomic read-modify-writes for shared pools (exact once threads join).
 ///
 /// To keep the hot path short, a round trip updates one counter (`gets`)
-/// and the peak: the other figures follow from them and from the pool's
+/// and the peak: releases and resets follow from them and from the pool's
 /// in-use count (every successful get ends in a release or is still out;
 /// every release runs the reset hook, if any, unless it panicked).
+///
+/// Every figure is a count of calls that happened, never a difference of two
+/// counters read at different moments, so a snapshot taken while other
+/// threads work is within its bounds (see [`Recorder::totals`]).
 pub(crate) struct Recorder<C> {
-    /// `get` calls, failed ones included.
+    /// Successful `get` calls, counted when the object is handed out.
     gets: C,
+    /// `get` calls that found every object in use (and were reported).
     exhausted: C,
     pub(crate) growth_events: C,
     peak_in_use: C,
     reset_panics: C,
-    /// `get` calls whose `init` panicked: counted in `gets`, but they handed
-    /// nothing out.
-    init_panics: C,
-    /// Failed attempts that are not reported: an async `get` that waits
-    /// counts one `exhausted` per time it queues, however many attempts it
-    /// makes (each counted in `gets` and `exhausted` as it fails).
-    uncounted: C,
     get_ns: C,
     get_samples: C,
     release_ns: C,
@@ -200,8 +201,6 @@ impl<C: Counter> Recorder<C> {
             growth_events: C::default(),
             peak_in_use: C::default(),
             reset_panics: C::default(),
-            init_panics: C::default(),
-            uncounted: C::default(),
             get_ns: C::default(),
             get_samples: C::default(),
             release_ns: C::default(),
@@ -211,10 +210,11 @@ impl<C: Counter> Recorder<C> {
         }
     }
 
-    /// Counts a `get` and starts its timing if it is sampled.
+    /// Starts a `get`'s timing if it is sampled (one in [`SAMPLE_EVERY`],
+    /// by the count of gets so far).
     #[inline]
     pub(crate) fn begin_get(&self) -> Stamp {
-        start(self.gets.add(1) - 1)
+        start(self.gets.get())
     }
 
     /// Starts a release's timing if it is sampled (the release following a
@@ -237,10 +237,13 @@ impl<C: Counter> Recorder<C> {
         let _ = (stamp, total, samples);
     }
 
-    /// A successful `get`, with `in_use` objects out after it.
+    /// A successful `get`, with `in_use` objects out after it: counted now,
+    /// when the object is handed out (a get whose `init` panicked, or that
+    /// failed, is not a get).
     #[inline]
     pub(crate) fn got(&self, stamp: Stamp, in_use: usize) {
         self.end(stamp, &self.get_ns, &self.get_samples);
+        self.gets.add(1);
         self.peak_in_use.raise_to(in_use as u64);
     }
 
@@ -256,24 +259,11 @@ impl<C: Counter> Recorder<C> {
         self.reset_panics.add(1);
     }
 
-    /// A `get`'s `init` panicked (the get handed nothing out).
-    #[cold]
-    pub(crate) fn init_panicked(&self) {
-        self.init_panics.add(1);
-    }
-
-    /// The failed attempt just counted is not to be reported.
-    #[cfg(feature = "std")]
-    #[cold]
-    pub(crate) fn uncount_failure(&self) {
-        self.uncounted.add(1);
-    }
-
-    /// A `get` that found no object and waits: one `exhausted`.
+    /// A `get` that found no object and waits (an async `get` as it
+    /// queues): one `exhausted`.
     #[cfg(feature = "std")]
     #[cold]
     pub(crate) fn waits(&self) {
-        let _ = self.begin_get();
         self.exhausted();
     }
 
@@ -283,21 +273,30 @@ impl<C: Counter> Recorder<C> {
         self.end(stamp, &self.release_ns, &self.release_samples);
     }
 
-    /// The figures now, for a pool with `in_use` objects out that has (or
-    /// not) a reset hook.
-    pub(crate) fn totals(&self, in_use: usize, has_reset: bool) -> Totals {
-        let allocations = self.gets.get() - self.exhausted.get() - self.init_panics.get();
-        let releases = allocations.saturating_sub(in_use as u64);
+    /// The figures now, for a pool that has (or not) a reset hook and whose
+    /// in-use count `in_use` reads after the counters.
+    ///
+    /// Read while other threads work, each figure is within its bounds:
+    /// allocations and exhausted gets are counts of calls that completed
+    /// (a get is counted after its object was taken, so the in-use count read
+    /// afterwards includes it); releases are allocations less the objects
+    /// still out, never negative and never more than the releases made; the
+    /// same for resets. Once the threads have joined, all are exact.
+    pub(crate) fn totals(&self, in_use: impl FnOnce() -> usize, has_reset: bool) -> Totals {
+        let reset_panics = self.reset_panics.get();
+        let exhausted = self.exhausted.get();
+        let allocations = self.gets.get();
+        let releases = allocations.saturating_sub(in_use() as u64);
         Totals {
             allocations,
             releases,
             resets: if has_reset {
-                releases.saturating_sub(self.reset_panics.get())
+                releases.saturating_sub(reset_panics)
             } else {
                 0
             },
             growth_events: self.growth_events.get(),
-            exhausted: self.exhausted.get() - self.uncounted.get(),
+            exhausted,
             peak_in_use: self.peak_in_use.get(),
             get_ns: self.get_ns.get(),
             get_samples: self.get_samples.get(),

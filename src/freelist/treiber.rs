@@ -96,10 +96,13 @@ impl TreiberStack {
                 index,
                 tag: head.tag.wrapping_add(1),
             };
+            // AcqRel: a thread that reads the head this pop leaves sees
+            // what the popper did before it, such as a `trim` marking itself
+            // started (I6).
             match self.line.head.compare_exchange_weak(
                 head.pack(),
                 next.pack(),
-                Ordering::Acquire,
+                Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
                 Ok(_) => return n,

@@ -258,11 +258,7 @@ impl<'a, T> Future for Acquire<'a, T> {
             .poll(
                 &pool.waiters,
                 cx,
-                || {
-                    Lease::new(&*pool.core)
-                        .map_err(|c| c.uncount_failure())
-                        .ok()
-                },
+                || Lease::new_unreported(&*pool.core),
                 || pool.core.count_wait(),
             )
             .map(|lease| pool.guard(lease))
@@ -300,11 +296,7 @@ impl<T> Future for AcquireOwned<T> {
             .poll(
                 &this.waiters,
                 cx,
-                || {
-                    Lease::new(Arc::clone(core))
-                        .map_err(|c| c.uncount_failure())
-                        .ok()
-                },
+                || Lease::new_unreported(Arc::clone(core)),
                 || core.count_wait(),
             )
             .map(|lease| AsyncOwnedGuard::new(lease, &this.waiters))

@@ -6,7 +6,7 @@ use crate::error::ConfigError;
 use crate::freelist::FreeList;
 use crate::growth::Growth;
 use crate::stats::{Counter, Recorder, StatsSnapshot, Totals};
-use crate::sync::{AtomicUsize, Backoff, Ordering};
+use crate::sync::{AtomicU64, Backoff, Ordering};
 use crate::tag::MAX_CAPACITY;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -26,6 +26,23 @@ pub(crate) trait Hooks<T> {
 }
 
 // === impl Core ===
+
+/// Added to `Core::trims` when a trim starts (the high half wraps off the
+/// top of the word).
+const TRIM_STARTED: u64 = 1 << 32;
+/// `Core::trims` after one more trim ended: the low half counts up,
+/// wrapping without a carry into the high half.
+#[inline]
+fn trim_finished(trims: u64) -> u64 {
+    (trims & !u64::from(u32::MAX)) | u64::from((trims as u32).wrapping_add(1))
+}
+
+/// Whether a trim was running when `trims` was read: more started than
+/// finished (each half wraps at the same count).
+#[inline]
+fn trim_running(trims: u64) -> bool {
+    (trims >> 32) as u32 != trims as u32
+}
 
 // === Settings ===
 
@@ -163,10 +180,10 @@ pub(crate) struct Core<T, L: FreeList, H, S: Shape = Fixed> {
     stats: Option<Box<Recorder<L::Counter>>>,
     /// `has_reset() || stats.is_some()`: a release does more than a push.
     slow_release: bool,
-    /// Calls of `trim` in flight on a shared pool: while one holds free
-    /// indices off the list, `get` waits for them instead of reporting
-    /// exhaustion (I6).
-    trimming: AtomicUsize,
+    /// Calls of `trim` started (high half) and finished (low half), each
+    /// wrapping: while one holds free indices off the list, a shared pool's
+    /// `get` waits for them instead of reporting exhaustion (I6).
+    trims: AtomicU64,
 }
 
 impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
@@ -184,7 +201,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             free,
             hooks,
             stats: layout.statistics.then(|| Box::new(Recorder::new())),
-            trimming: AtomicUsize::new(0),
+            trims: AtomicU64::new(0),
         };
         if layout.pre_initialize {
             for index in 0..capacity as u32 {
@@ -226,16 +243,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         self.capacity().saturating_sub(self.in_use())
     }
 
-    /// Statistics: the failed `acquire` just made is not reported (an async
-    /// waiter's retry).
-    #[cfg(feature = "std")]
-    #[cold]
-    pub(crate) fn uncount_failure(&self) {
-        if let Some(recorder) = &self.stats {
-            recorder.uncount_failure();
-        }
-    }
-
     /// Statistics: a `get` found no object and waits (one `exhausted`).
     #[cfg(feature = "std")]
     #[cold]
@@ -260,7 +267,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     pub(crate) fn totals(&self) -> Option<Totals> {
         self.stats
             .as_ref()
-            .map(|recorder| recorder.totals(self.in_use(), self.hooks.has_reset()))
+            .map(|recorder| recorder.totals(|| self.in_use(), self.hooks.has_reset()))
     }
 
     /// The free list (tests look into it).
@@ -276,24 +283,31 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     }
 
     /// Pops a slot (growing the store if the list is empty and the store may
-    /// grow), filling it first if it is empty.
+    /// grow), filling it first if it is empty. With statistics, a failure
+    /// counts as an exhausted `get` when `report` is set (an async waiter's
+    /// attempts are not reported: it counts one wait instead).
     #[inline(always)]
-    pub(super) fn acquire(&self) -> Option<(u32, NonNull<T>)> {
+    pub(super) fn acquire(&self, report: bool) -> Option<(u32, NonNull<T>)> {
         match &self.stats {
             None => self.acquire_plain(),
-            Some(recorder) => self.acquire_recorded(recorder),
+            Some(recorder) => self.acquire_recorded(recorder, report),
         }
     }
 
     /// [`acquire`](Self::acquire) with statistics: counts, a sampled timing
     /// and the peak.
     #[inline(never)]
-    fn acquire_recorded(&self, recorder: &Recorder<L::Counter>) -> Option<(u32, NonNull<T>)> {
+    fn acquire_recorded(
+        &self,
+        recorder: &Recorder<L::Counter>,
+        report: bool,
+    ) -> Option<(u32, NonNull<T>)> {
         let stamp = recorder.begin_get();
         let got = self.acquire_plain();
         match got {
             Some(_) => recorder.got(stamp, self.in_use()),
-            None => recorder.exhausted(),
+            None if report => recorder.exhausted(),
+            None => {}
         }
         got
     }
@@ -312,37 +326,46 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         Some((index, ptr))
     }
 
-    /// The list was empty: claim a fresh index, grow, or (on a shared pool
-    /// with a `trim` in flight) wait for the indices it holds.
+    /// The list was empty: look again, then claim a fresh index or grow;
+    /// on a shared pool, wait while a `trim` holds free indices off the list.
+    ///
+    /// Exhaustion is reported (or the store grown) only after a look that
+    /// found the list empty while no trim ran from before the look to after
+    /// it (the trim counter read unchanged and idle around it, I6): then every
+    /// index was out at the instant of that look.
     #[cold]
     #[inline(never)]
     fn acquire_slow(&self) -> Option<(u32, bool)> {
         let backoff = Backoff::new();
+        let mut at_max = false;
         loop {
-            if S::GROWS {
-                if let Some(index) = self.store.claim_fresh() {
-                    self.free.adopt();
-                    return Some((index, false));
-                }
-                match self.store.grow() {
-                    Grown::Added => {
-                        if let Some(recorder) = &self.stats {
-                            recorder.growth_events.add(1);
-                        }
-                        continue;
-                    }
-                    Grown::Retry => continue,
-                    Grown::AtMax | Grown::OutOfMemory => {}
-                }
-            }
-            // A last look: an index released since the first pop counts.
+            let trims = self.trims.load(Ordering::SeqCst);
             if let Some(entry) = self.free.pop(&self.store) {
                 return Some(entry);
             }
-            if !L::SHARED || self.trimming.load(Ordering::Acquire) == 0 {
+            // SeqCst: a look that saw indices a trim had taken (the trim's
+            // pops release its start) sees the trim started here.
+            if L::SHARED && (trim_running(trims) || self.trims.load(Ordering::SeqCst) != trims) {
+                backoff.spin();
+                continue;
+            }
+            if !S::GROWS || at_max {
                 return None;
             }
-            backoff.spin();
+            if let Some(index) = self.store.claim_fresh() {
+                self.free.adopt();
+                return Some((index, false));
+            }
+            match self.store.grow() {
+                Grown::Added => {
+                    if let Some(recorder) = &self.stats {
+                        recorder.growth_events.add(1);
+                    }
+                }
+                Grown::Retry => {}
+                // One more look: an index released since this one counts.
+                Grown::AtMax | Grown::OutOfMemory => at_max = true,
+            }
         }
     }
 
@@ -354,14 +377,10 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         struct PushBackEmpty<'a, T, L: FreeList, S: Shape> {
             store: &'a Store<T, L::Word, S>,
             free: &'a L,
-            recorder: Option<&'a Recorder<L::Counter>>,
             index: u32,
         }
         impl<T, L: FreeList, S: Shape> Drop for PushBackEmpty<'_, T, L, S> {
             fn drop(&mut self) {
-                if let Some(recorder) = self.recorder {
-                    recorder.init_panicked();
-                }
                 // SAFETY: I1, I10 — the index was popped (or claimed and
                 // adopted) by `acquire` and is pushed back only here, once,
                 // still empty (I2).
@@ -371,7 +390,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         let on_unwind = PushBackEmpty::<T, L, S> {
             store: &self.store,
             free: &self.free,
-            recorder: self.stats.as_deref(),
             index,
         };
         let value = self.hooks.init();
@@ -468,9 +486,14 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     /// Drops every idle object the pool holds, keeping the slots: each is
     /// rebuilt by `init` on a later `get`. Returns how many were dropped.
     ///
-    /// On a shared pool, a `get` that finds the list empty while this runs
-    /// waits for it rather than report exhaustion. If a `T::drop` panics, the
-    /// indices taken so far go back (empty) and the panic propagates.
+    /// It takes every free index off the list, drops (or moves out) the
+    /// values of the filled ones, and puts the indices back empty. On a
+    /// shared pool, a `get` that finds the list empty meanwhile waits for the
+    /// indices to come back rather than report exhaustion (I6), so no user
+    /// code may run in that window: the values are moved out, the indices put
+    /// back, and only then are the values dropped (a `T::drop` that uses the
+    /// pool works). A single-thread pool drops them in place. If a `T::drop`
+    /// panics, every index is back (empty) and the panic propagates.
     pub(crate) fn trim(&self) -> usize {
         struct PutBack<'a, T, L: FreeList, H, S: Shape> {
             core: &'a Core<T, L, H, S>,
@@ -484,29 +507,46 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                     // is pushed back once, empty (I2).
                     unsafe { self.core.free.push(&self.core.store, index, false) };
                 }
-                self.core.trimming.fetch_sub(1, Ordering::Release);
+                // Release: the indices are back before a getter that sees
+                // the trim finished looks again (I6).
+                let _ = self
+                    .core
+                    .trims
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
+                        Some(trim_finished(w))
+                    });
             }
         }
-        self.trimming.fetch_add(1, Ordering::AcqRel);
-        let mut taken = PutBack {
-            core: self,
-            empty: Vec::new(),
-        };
+        let mut moved: Vec<T> = Vec::new();
         let mut dropped = 0;
-        while let Some((index, filled)) = self.free.pop(&self.store) {
-            taken.empty.push(index);
-            if filled {
-                // SAFETY: I10 — popped indices are below capacity.
-                let ptr = unsafe { self.store.slot(index) };
-                // SAFETY: I1, I2 — popping made us the owner of `index` and
-                // its entry said the slot is filled; it goes back marked
-                // empty (already recorded in `taken`), so the value is
-                // dropped exactly once even if this drop panics.
-                unsafe { ptr.as_ptr().drop_in_place() };
-                dropped += 1;
+        {
+            self.trims.fetch_add(TRIM_STARTED, Ordering::SeqCst);
+            let mut taken = PutBack {
+                core: self,
+                empty: Vec::new(),
+            };
+            while let Some((index, filled)) = self.free.pop(&self.store) {
+                taken.empty.push(index);
+                if filled {
+                    // SAFETY: I10 — popped indices are below capacity.
+                    let ptr = unsafe { self.store.slot(index) };
+                    if L::SHARED {
+                        // SAFETY: I1, I2 — popping made us the owner of
+                        // `index` and its entry said the slot is filled; the
+                        // value moves out and the slot goes back marked empty
+                        // (already recorded in `taken`).
+                        moved.push(unsafe { ptr.as_ptr().read() });
+                    } else {
+                        // SAFETY: I1, I2, I9 — as above; the value is dropped
+                        // in place, exactly once even if this drop panics
+                        // (its index goes back empty either way).
+                        unsafe { ptr.as_ptr().drop_in_place() };
+                        dropped += 1;
+                    }
+                }
             }
         }
-        dropped
+        dropped + moved.len()
     }
 }
 

@@ -71,10 +71,19 @@ impl<P: Owner> Lease<P> {
     /// is leased.
     #[inline(always)]
     pub(crate) fn new(owner: P) -> Result<Self, P> {
-        match owner.core().acquire() {
+        match owner.core().acquire(true) {
             Some((index, ptr)) => Ok(Self { ptr, index, owner }),
             None => Err(owner),
         }
+    }
+
+    /// Like [`new`](Self::new), for an attempt whose failure the statistics
+    /// do not count (an async waiter's: it counts one wait instead).
+    #[cfg(feature = "std")]
+    #[inline]
+    pub(crate) fn new_unreported(owner: P) -> Option<Self> {
+        let (index, ptr) = owner.core().acquire(false)?;
+        Some(Self { ptr, index, owner })
     }
 
     /// Leases a slot of `owner`'s core: what every pool's `get` is. Fails
