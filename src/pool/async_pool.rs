@@ -12,13 +12,15 @@
 //!   first queued waiter to "notified" and wakes it. The waiter takes an
 //!   object when polled; if a `try_get` took it first, it goes back to the
 //!   front of the queue.
-//! * A dropped `get` future leaves the queue; if it had been notified, it
-//!   passes the wake-up on to the next waiter, so no release is lost.
+//! * A dropped `get` future leaves the queue; if it had been notified (or
+//!   its `init` panicked while it took an object), it passes the wake-up on
+//!   to the next waiter, so no release is lost.
 //!
-//! A waiter's attempts to take an object happen under the mutex, and a
-//! release checks for waiters after its push (both sides with a `SeqCst`
-//! fence between their write and their read), so a waiter either sees the
-//! released object or is seen by the release.
+//! A waiter registers before the attempt that may fail, and a release
+//! checks for waiters after its push (both sides with a `SeqCst` fence
+//! between their write and their read), so a waiter either sees the released
+//! object or is seen by the release. No user code (`init`, wakers) runs
+//! under the mutex: see `wait_list.rs`.
 //!
 //! [`ThreadSafePool`]: crate::ThreadSafePool
 
@@ -116,8 +118,8 @@ impl<T> AsyncPool<T> {
     /// object, so the waiter behind it waits for the next release. No object
     /// is lost (`try_get` still gets it).
     ///
-    /// `init` may run while the pool's wait-list lock is held (for a waiter's
-    /// first object), so it must not use this same pool.
+    /// No lock is held while `init` runs or while a waker is cloned, dropped
+    /// or woken, so `init` and wakers may use this same pool.
     pub fn get(&self) -> Acquire<'_, T> {
         Acquire {
             pool: self,

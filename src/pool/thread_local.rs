@@ -200,14 +200,22 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     fn make_local(&self, bucket: usize, offset: usize) -> &PerThreadCore<T> {
         let slots = self.table[bucket]
             .get_or_init(|| (0..1usize << bucket).map(|_| OnceLock::new()).collect());
-        // Only this thread (the serial's owner) initialises its slot.
+        // Only this thread (the serial's owner) initialises its slot. No
+        // user code runs inside the once-cell: `init` could use this pool,
+        // and re-entering the cell would block for ever.
+        let mut made = false;
         let core = slots[offset].get_or_init(|| {
+            made = true;
             let hooks = ThreadHooks {
                 shared: Arc::clone(&self.hooks),
                 registered: Cell::new(false),
             };
+            let layout = Layout {
+                pre_initialize: false,
+                ..self.layout.clone()
+            };
             Arc::new(ThreadCore {
-                core: Core::new(self.layout.clone(), hooks),
+                core: Core::new(layout, hooks),
             })
         });
         if !core.core.hooks().registered.get() {
@@ -215,6 +223,11 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
             // the objects instead.
             thread::at_exit(Box::new(ExitCore(Arc::downgrade(core))));
             core.core.hooks().registered.set(true);
+        }
+        if made && self.layout.pre_initialize {
+            // The core is in its slot and registered: an `init` that uses
+            // this pool finds it, like a `get` on a pool not pre-initialised.
+            core.core.fill_free();
         }
         &core.core
     }

@@ -483,6 +483,47 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         }
     }
 
+    /// Builds the object of every free, empty slot: pre-initialisation of a
+    /// core that is already reachable (a `ThreadLocalPool`'s per-thread
+    /// core), so `init` runs with no lock or once-cell held and may use the
+    /// pool (its gets take the slots not taken here yet). If `init` panics,
+    /// every index goes back, filled or empty as it is (I9).
+    pub(crate) fn fill_free(&self) {
+        struct PutBack<'a, T, L: FreeList, H, S: Shape> {
+            core: &'a Core<T, L, H, S>,
+            taken: Vec<(u32, bool)>,
+        }
+        impl<T, L: FreeList, H, S: Shape> Drop for PutBack<'_, T, L, H, S> {
+            fn drop(&mut self) {
+                // Bottom first, so the list keeps its order.
+                for &(index, filled) in self.taken.iter().rev() {
+                    // SAFETY: I1, I2, I10 — each index was popped below and
+                    // goes back once, with the state its slot has.
+                    unsafe { self.core.free.push(&self.core.store, index, filled) };
+                }
+            }
+        }
+        let mut taken = PutBack {
+            core: self,
+            taken: Vec::new(),
+        };
+        while let Some((index, filled)) = self.free.pop(&self.store) {
+            taken.taken.push((index, filled));
+            if !filled {
+                let value = self.hooks.init();
+                // SAFETY: I10 — popped indices are below capacity.
+                let ptr = unsafe { self.store.slot(index) };
+                // SAFETY: I1, I2 — we popped `index`, so we own it, and its
+                // entry said the slot is empty: the write overwrites no value;
+                // the entry is marked filled right after.
+                unsafe { ptr.as_ptr().write(value) };
+                if let Some(last) = taken.taken.last_mut() {
+                    last.1 = true;
+                }
+            }
+        }
+    }
+
     /// Drops every idle object the pool holds, keeping the slots: each is
     /// rebuilt by `init` on a later `get`. Returns how many were dropped.
     ///
