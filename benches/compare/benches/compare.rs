@@ -1,5 +1,5 @@
 //! fastalloc side by side with the allocators and the other pool crates on
-//! crates.io, on the workloads of DESIGN.md: a pool of 1024 pre-initialised
+//! crates.io, on the workloads of benches/README.md: a pool of 1024 pre-initialised
 //! 64-byte objects; round trip = get + touch + release in a hot loop.
 //!
 //! Groups (criterion ids `group/pool`):
