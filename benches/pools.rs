@@ -43,7 +43,7 @@ fn thread_safe() -> ThreadSafePool<Obj> {
         .unwrap()
 }
 
-/// The same pools with statistics on (the "statistics on" row of DESIGN).
+/// The same pools with statistics on (the "statistics on" row of the targets in benches/README.md).
 fn fixed_stats() -> FixedPool<Obj> {
     PoolBuilder::new(|| Obj([0; 8]))
         .capacity(CAPACITY)

@@ -17,7 +17,7 @@ echo "== ThreadSanitizer: threaded tests and the stress tests (scale 1)"
 # allocation (tests/growth.rs), not a sanitizer abort.
 export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 allocator_may_return_null=1"
 # The stress tests found a real race under TSan (a failed try_lock that
-# unlocked its holder's lock, src/cache.rs); scale 1 keeps them short here.
+# unlocked its holder's lock, src/freelist/cached.rs); scale 1 keeps them short here.
 RUSTFLAGS="-Zsanitizer=thread" RUSTDOCFLAGS="-Zsanitizer=thread" \
     CARGO_TARGET_DIR=target/tsan STRESS_SCALE=1 \
     cargo +nightly test -Zbuild-std --target "$target" --release \

@@ -9,18 +9,18 @@ extern crate std;
 
 // Layers, bottom up: each module imports only from those above it in this
 // list (ARCHITECTURE.md draws them; SAFETY.md proves the unsafe ones).
-mod builder;
-mod error;
-mod freelist;
-mod growth;
-mod pool;
-pub mod safety;
-mod slab;
-mod stats;
 mod sync;
 mod tag;
 #[cfg(feature = "std")]
 mod thread;
+mod error;
+mod growth;
+mod stats;
+mod freelist;
+mod slab;
+mod pool;
+mod builder;
+pub mod safety;
 
 #[cfg(test)]
 mod tests;

@@ -21,6 +21,10 @@ pub(crate) use self::loom_types::*;
 /// model: the thread-local pool's table and the caches' exit hooks.
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub(crate) use alloc::sync::{Arc as StdArc, Weak as StdWeak};
+/// The standard `Mutex` even under loom: the thread serial allocator, which
+/// loom does not model (loom threads have no serials).
+#[cfg(feature = "std")]
+pub(crate) use std::sync::Mutex as StdMutex;
 
 /// Normal builds: the standard library's types.
 #[cfg(not(fastalloc_loom))]

@@ -9,10 +9,10 @@
 //! thread's teardown (another thread-local's destructor) gets no serial and
 //! falls back to whatever the caller does without one.
 
+use crate::sync::StdMutex as Mutex;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
-use std::sync::Mutex;
 
 /// Something to do when the calling thread exits, registered by a pool the
 /// thread used.

@@ -185,6 +185,111 @@ fn guards_and_futures_are_send() {
     send(&pool.try_get().unwrap());
 }
 
+/// A woken waiter whose `init` panics (it had to build the object: the idle
+/// one was trimmed) and whose future is then dropped, as an executor drops a
+/// panicked task, passes its wake-up on: the next waiter is woken and served.
+/// (The wake-up was lost: the waiter had left the notified set before `init`
+/// ran, so dropping it passed nothing on, and `waiting()` stayed 1.)
+#[test]
+fn a_woken_waiter_whose_init_panics_passes_the_wake_up_on() {
+    let panics = Arc::new(AtomicBool::new(false));
+    let p = Arc::clone(&panics);
+    let pool = AsyncPool::new(1, move || {
+        assert!(!p.load(SeqCst), "init refuses");
+        5u32
+    });
+    let held = pool.try_get().unwrap();
+    let (fa, fb) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+    let mut a = Box::pin(pool.get());
+    let mut b = Box::pin(pool.get());
+    assert!(poll_once(&mut a, &fa).is_pending());
+    assert!(poll_once(&mut b, &fb).is_pending());
+    drop(held);
+    assert!(fa.take(), "the release woke A");
+    assert_eq!(
+        pool.trim(),
+        1,
+        "the idle object is dropped: A must build one"
+    );
+    panics.store(true, SeqCst);
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut a, &fa)));
+    assert!(caught.is_err(), "A's init panicked");
+    drop(a);
+    assert!(fb.take(), "A passed its wake-up on to B");
+    panics.store(false, SeqCst);
+    match poll_once(&mut b, &fb) {
+        Poll::Ready(g) => assert_eq!(*g, 5),
+        Poll::Pending => panic!("B is pending next to a free object"),
+    }
+    assert_eq!((pool.waiting(), pool.in_use()), (0, 0));
+}
+
+/// A waiter whose `init` panics on its first poll, while it registers as
+/// first in line, leaves the count of waiters as it found it.
+#[test]
+fn a_first_poll_whose_init_panics_leaves_no_waiter_counted() {
+    let panics = Arc::new(AtomicBool::new(true));
+    let p = Arc::clone(&panics);
+    let pool = AsyncPool::new(1, move || {
+        assert!(!p.load(SeqCst), "init refuses");
+        5u32
+    });
+    let flag = Arc::new(Flag::default());
+    let mut a = Box::pin(pool.get());
+    let caught =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll_once(&mut a, &flag)));
+    assert!(caught.is_err());
+    drop(a);
+    assert_eq!((pool.waiting(), pool.in_use(), pool.available()), (0, 0, 1));
+    panics.store(false, SeqCst);
+    assert_eq!(*pool.try_get().unwrap(), 5);
+}
+
+/// A future re-polled with a new waker (legal) drops its old waker outside
+/// the pool's lock: an old waker owning the last reference to a guard of the
+/// same pool releases it without deadlocking. (The waker was replaced under
+/// the wait-list mutex, and the release locked it again on the same thread.)
+#[test]
+fn a_waker_dropped_by_the_pool_may_release_a_guard_of_that_pool() {
+    struct Holds(std::sync::Mutex<Option<fastalloc::AsyncOwnedGuard<u32>>>);
+    impl Wake for Holds {
+        fn wake(self: Arc<Self>) {}
+    }
+    let pool = Arc::new(AsyncPool::new(2, || 0u32));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = Arc::clone(&pool);
+    std::thread::spawn(move || {
+        let _mine = p.try_get_owned().unwrap();
+        let holds = Arc::new(Holds(std::sync::Mutex::new(Some(
+            p.try_get_owned().unwrap(),
+        ))));
+        let old = Waker::from(holds);
+        let mut f = Box::pin(p.get());
+        assert!(f.as_mut().poll(&mut Context::from_waker(&old)).is_pending());
+        drop(old); // the queue now holds the last reference
+        let new = Arc::new(Flag::default());
+        // Replacing the waker drops the old one: its guard goes back, which
+        // wakes this very waiter.
+        let first = poll_once(&mut f, &new);
+        let served = match first {
+            Poll::Ready(g) => *g,
+            Poll::Pending => {
+                assert!(new.take(), "the released guard woke the waiter");
+                match poll_once(&mut f, &new) {
+                    Poll::Ready(g) => *g,
+                    Poll::Pending => panic!("woken next to a free object, but pending"),
+                }
+            }
+        };
+        tx.send(served).unwrap();
+    });
+    let served = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("deadlock: a waker was dropped under the wait-list mutex");
+    assert_eq!(served, 0);
+    assert_eq!(pool.waiting(), 0);
+}
+
 /// tokio's runtime is too slow under Miri.
 #[cfg(not(miri))]
 mod on_tokio {

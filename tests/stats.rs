@@ -218,3 +218,109 @@ fn a_panicking_init_counts_as_neither_an_allocation_nor_a_release() {
         (1, 1, 1)
     );
 }
+
+/// Statistics read by a monitoring thread while workers get, fail and
+/// release stay within their bounds at every moment: no figure is negative
+/// (a debug build once panicked subtracting racing reads; a release build
+/// reported allocations near 2^64) or above the calls made so far; and they
+/// are exact once the workers have joined. On every kind that shares its
+/// figures across threads.
+#[test]
+fn shared_stats_read_while_threads_work_stay_within_bounds() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+    fn check<P: Sync>(
+        pool: &P,
+        get_release: impl Fn(&P) -> u64 + Sync,
+        stats: impl Fn(&P) -> StatsSnapshot + Sync,
+    ) {
+        let calls = AtomicU64::new(0);
+        let done = AtomicBool::new(false);
+        let rounds = scaled(20_000, 40);
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut failed = 0u64;
+                        for _ in 0..rounds {
+                            // Counted before the call: a snapshot never
+                            // reports more than was called.
+                            calls.fetch_add(2, SeqCst);
+                            failed += get_release(pool);
+                        }
+                        failed
+                    })
+                })
+                .collect();
+            s.spawn(|| {
+                let mut reads = 0;
+                while !done.load(SeqCst) || reads == 0 {
+                    let st = stats(pool);
+                    let made = calls.load(SeqCst);
+                    reads += 1;
+                    assert!(st.total_allocations <= made, "{st:?} after {made} calls");
+                    assert!(st.exhausted <= made, "{st:?} after {made} calls");
+                    assert!(
+                        st.total_allocations + st.exhausted <= made,
+                        "{st:?} after {made} calls"
+                    );
+                    assert!(st.total_releases <= st.total_allocations, "{st:?}");
+                    assert!(st.total_resets <= st.total_releases, "{st:?}");
+                    assert!(st.current_in_use <= st.current_capacity, "{st:?}");
+                }
+            });
+            let failed: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
+            done.store(true, SeqCst);
+            let st = stats(pool);
+            let made = calls.load(SeqCst);
+            assert_eq!(st.exhausted, failed, "{st:?}");
+            assert_eq!(st.total_allocations + st.exhausted, made, "{st:?}");
+            assert_eq!(st.total_releases, st.total_allocations, "{st:?}");
+            assert_eq!(st.total_resets, st.total_releases, "{st:?}");
+        });
+    }
+    // Each worker gets two objects at a time from a pool of 3: some gets
+    // fail.
+    let pool = PoolBuilder::new(|| 0u64)
+        .capacity(3)
+        .reset(|x: &mut u64| *x = 0)
+        .statistics(true)
+        .build_thread_safe()
+        .unwrap();
+    check(
+        &pool,
+        |p| {
+            let (a, b) = (p.get(), p.get());
+            u64::from(a.is_err()) + u64::from(b.is_err())
+        },
+        |p| p.stats(),
+    );
+    let pool = PoolBuilder::new(|| 0u64)
+        .capacity(3)
+        .reset(|x: &mut u64| *x = 0)
+        .statistics(true)
+        .build_async()
+        .unwrap();
+    check(
+        &pool,
+        |p| {
+            let (a, b) = (p.try_get(), p.try_get());
+            u64::from(a.is_err()) + u64::from(b.is_err())
+        },
+        |p| p.stats(),
+    );
+    // One object per thread: every second get fails.
+    let pool = PoolBuilder::new(|| 0u64)
+        .capacity(1)
+        .reset(|x: &mut u64| *x = 0)
+        .statistics(true)
+        .build_thread_local()
+        .unwrap();
+    check(
+        &pool,
+        |p| {
+            let (a, b) = (p.get(), p.get());
+            u64::from(a.is_err()) + u64::from(b.is_err())
+        },
+        |p| p.stats(),
+    );
+}

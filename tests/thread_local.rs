@@ -160,3 +160,39 @@ fn pre_initialize_builds_a_threads_objects_on_its_first_use() {
     drop(pool);
     assert_eq!(c.dropped(), 6);
 }
+
+/// An `init` that uses the same pool while the thread's pool is being
+/// pre-initialised works as it does without pre-initialisation (it once
+/// re-entered the once-cell that was building the thread's pool, and hung).
+#[test]
+fn a_pre_initialising_init_may_use_the_same_pool() {
+    type Cell = std::sync::OnceLock<std::sync::Weak<ThreadLocalPool<Vec<u32>>>>;
+    let cell: Arc<Cell> = Arc::new(Cell::new());
+    let c = Arc::clone(&cell);
+    let pool = Arc::new(
+        PoolBuilder::new(move || {
+            // What the init sees of the pool: the calling thread's figures,
+            // and a get (which takes a slot not built yet, or fails).
+            let pool = c.get().and_then(std::sync::Weak::upgrade);
+            let seen = pool.as_ref().map_or(0, |p| p.available());
+            let nested = pool.as_ref().map(|p| p.get().is_ok());
+            vec![seen as u32, u32::from(nested == Some(true))]
+        })
+        .capacity(3)
+        .pre_initialize(true)
+        .build_thread_local()
+        .unwrap(),
+    );
+    assert!(cell.set(Arc::downgrade(&pool)).is_ok());
+    let (tx, rx) = mpsc::channel();
+    let p = Arc::clone(&pool);
+    std::thread::spawn(move || {
+        let g = p.get().map(|g| g.clone());
+        tx.send((g, p.available(), p.in_use())).unwrap();
+    });
+    let (got, available, in_use) = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("hang: init re-entered the thread's pool while it was being built");
+    assert!(got.is_ok(), "{got:?}");
+    assert_eq!((available, in_use), (3, 0), "three objects, all back");
+}

@@ -4,7 +4,8 @@
 
 mod common;
 use common::{scaled, Counters, TestPool, Tracked};
-use fastalloc::ThreadSafePool;
+use fastalloc::{PoolBuilder, ThreadSafePool};
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Barrier};
 
 #[test]
@@ -194,4 +195,86 @@ fn forgetting_an_owned_guard_leaks_it_and_keeps_the_storage() {
         0,
         "the storage stays alive: the forgotten guard still counts"
     );
+}
+
+/// A get racing `trim` on an idle pool never reports exhaustion, and never
+/// makes a pool built to grow add a segment: the trim holds the free objects
+/// off the list only for a moment, and a get that finds the list empty then
+/// waits for them. (Seen before the fix after millions of gets, so this run
+/// is a smoke test; the loom models `loom_get_racing_trim_*` pin the race.)
+#[test]
+fn gets_racing_trim_never_find_an_idle_pool_exhausted() {
+    for max in [2, 64] {
+        let pool = Arc::new(
+            PoolBuilder::new(|| vec![0u8; 16])
+                .capacity(2)
+                .max_capacity(max)
+                .pre_initialize(true)
+                .build_thread_safe()
+                .unwrap(),
+        );
+        let rounds = scaled(200_000, 30);
+        let done = Arc::new(AtomicBool::new(false));
+        let (p, d) = (Arc::clone(&pool), Arc::clone(&done));
+        let trimmer = std::thread::spawn(move || {
+            while !d.load(SeqCst) {
+                p.trim();
+            }
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = Arc::clone(&pool);
+        std::thread::spawn(move || {
+            let failed = (0..rounds).find_map(|round| p.get().err().map(|e| (round, e)));
+            tx.send(failed).unwrap();
+        });
+        let failed = rx.recv_timeout(std::time::Duration::from_secs(120));
+        done.store(true, SeqCst);
+        trimmer.join().unwrap();
+        match failed {
+            Ok(None) => {}
+            Ok(Some((round, e))) => panic!("round {round}: {e} while no object is held"),
+            Err(_) => panic!("gets starved: each waited for trims that never let it look"),
+        }
+        assert_eq!(
+            pool.capacity(),
+            2,
+            "trimming made the pool grow (max {max})"
+        );
+    }
+}
+
+/// `trim` runs no user code while it holds objects off the list: a `T::drop`
+/// that gets from the same pool works (it once spun for ever, waiting for
+/// the trim that was running it).
+#[test]
+fn a_drop_run_by_trim_may_use_the_pool() {
+    type Cell = std::sync::OnceLock<std::sync::Weak<ThreadSafePool<UsesPool>>>;
+    struct UsesPool(Arc<Cell>);
+    impl Drop for UsesPool {
+        fn drop(&mut self) {
+            if let Some(pool) = self.0.get().and_then(std::sync::Weak::upgrade) {
+                // Both slots are back (empty) by now: this builds one.
+                let g = pool.get().expect("the pool is idle");
+                drop(g);
+            }
+        }
+    }
+    let cell = Arc::new(std::sync::OnceLock::new());
+    let c = Arc::clone(&cell);
+    let pool = Arc::new(
+        PoolBuilder::new(move || UsesPool(Arc::clone(&c)))
+            .capacity(2)
+            .pre_initialize(true)
+            .build_thread_safe()
+            .unwrap(),
+    );
+    assert!(cell.set(Arc::downgrade(&pool)).is_ok());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let p = Arc::clone(&pool);
+    std::thread::spawn(move || tx.send(p.trim()).unwrap());
+    let trimmed = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("trim hung: a T::drop it ran waited for the trim itself");
+    assert_eq!(trimmed, 2);
+    assert_eq!(pool.in_use(), 0);
 }

@@ -70,8 +70,9 @@ pub(crate) struct Cache {
     /// 0 free, 1 held. Every access to `state` holds it (I13).
     lock: AtomicU32,
     /// Indices handed out through this cache minus those released into it
-    /// (wrapping: a thread may release more than it got). Written with the
-    /// lock held, read by anyone.
+    /// (wrapping: a thread may release more than it got). Written only by
+    /// the cache's owner thread (a plain load and store, just after its pop
+    /// or push), read by anyone (I6).
     out: AtomicU64,
     /// Whether the owner thread's exit hook knows this cache. Touched only
     /// by the thread whose serial indexes the cache (its owner), and by that
@@ -166,7 +167,8 @@ impl Cache {
         }
     }
 
-    /// Adds `delta` (wrapping) to the out-count; the lock is held.
+    /// Adds `delta` (wrapping) to the out-count; only the owner thread calls
+    /// it.
     #[inline(always)]
     fn count(&self, delta: u64) {
         let out = self.out.load(Ordering::Relaxed);

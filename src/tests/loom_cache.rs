@@ -1,4 +1,4 @@
-//! Loom models of the per-thread caches (`src/cache.rs`): each loom thread
+//! Loom models of the per-thread caches (`src/freelist/cached.rs`): each loom thread
 //! is given its own cache, so every hand-off between a cache and the shared
 //! stack, every steal and every double collect before "exhausted" is
 //! explored under every interleaving (up to the preemption bound). Objects

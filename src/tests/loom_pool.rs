@@ -160,3 +160,142 @@ fn futures_noop_waker() -> core::task::Waker {
     // SAFETY: every vtable function ignores the null data pointer.
     unsafe { Waker::from_raw(RawWaker::new(core::ptr::null(), &VTABLE)) }
 }
+
+/// A get racing a trim of an idle pool of two: the trim holds both objects
+/// off the list for a moment, and the get must wait for them, not report the
+/// pool exhausted. (It once looked at the list before it looked for a trim:
+/// a trim that took the objects before the look and finished before the
+/// check was never seen.)
+#[test]
+fn loom_get_racing_trim_of_an_idle_pool_succeeds() {
+    loom::model(|| {
+        let pool = Arc::new(
+            PoolBuilder::new(|| 5u32)
+                .capacity(2)
+                .pre_initialize(true)
+                .build_thread_safe()
+                .unwrap(),
+        );
+        let p = pool.clone();
+        let trimmer = thread::spawn(move || p.trim());
+        let got = pool.get().map(|g| *g);
+        let trimmed = trimmer.join().unwrap();
+        assert_eq!(got, Ok(5), "no object was in use");
+        assert!(trimmed <= 2);
+        assert_eq!(pool.in_use(), 0);
+    });
+}
+
+/// The same on a pool built to grow: a get racing a trim must not add a
+/// segment (calling `trim` to give memory back must not make the pool grow).
+#[test]
+fn loom_get_racing_trim_of_a_growing_pool_does_not_grow_it() {
+    loom::model(|| {
+        let pool = Arc::new(
+            PoolBuilder::new(|| 5u32)
+                .capacity(2)
+                .max_capacity(4)
+                .pre_initialize(true)
+                .build_thread_safe()
+                .unwrap(),
+        );
+        let p = pool.clone();
+        let trimmer = thread::spawn(move || p.trim());
+        let got = pool.get().map(|g| *g);
+        trimmer.join().unwrap();
+        assert_eq!(got, Ok(5));
+        assert_eq!(pool.capacity(), 2, "a trim made the pool grow");
+    });
+}
+
+/// A waiter woken by a release takes its object while a trim runs: it must
+/// get it (or stay woken), never sleep next to a free object.
+#[test]
+fn loom_async_woken_waiter_racing_trim_is_served() {
+    use crate::AsyncPool;
+    use core::future::Future;
+    use core::task::{Context, Poll};
+    loom::model(|| {
+        let pool = alloc::sync::Arc::new(
+            PoolBuilder::new(|| 5u32)
+                .capacity(1)
+                .pre_initialize(true)
+                .build_async()
+                .unwrap(),
+        );
+        let held = pool.try_get_owned().unwrap();
+        let (waker, woken) = flag_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut a = Box::pin(pool.get());
+        assert!(a.as_mut().poll(&mut cx).is_pending());
+        let p = pool.clone();
+        let trimmer = thread::spawn(move || {
+            p.trim();
+        });
+        drop(held); // wakes A
+        woken.store(false, core::sync::atomic::Ordering::SeqCst);
+        let first = a.as_mut().poll(&mut cx);
+        trimmer.join().unwrap();
+        match first {
+            Poll::Ready(g) => assert_eq!(*g, 5),
+            Poll::Pending => {
+                assert!(
+                    woken.load(core::sync::atomic::Ordering::SeqCst),
+                    "A sleeps next to a free object and nobody will wake it"
+                );
+                assert!(a.as_mut().poll(&mut cx).is_ready());
+            }
+        }
+        assert_eq!(pool.waiting(), 0);
+    });
+}
+
+/// Statistics read while another thread's gets fail stay within their
+/// bounds: no figure is negative (a debug build once panicked subtracting)
+/// or above the calls made; exact once the thread joined.
+#[test]
+fn loom_stats_read_while_gets_fail_stay_in_bounds() {
+    loom::model(|| {
+        let pool = Arc::new(
+            PoolBuilder::new(|| 0u8)
+                .capacity(1)
+                .statistics(true)
+                .build_thread_safe()
+                .unwrap(),
+        );
+        let held = pool.get().unwrap();
+        let p = pool.clone();
+        let failing = thread::spawn(move || {
+            assert!(p.get().is_err());
+            assert!(p.get().is_err());
+        });
+        let s = pool.stats();
+        assert_eq!(s.total_allocations, 1);
+        assert!(s.exhausted <= 2, "{s:?}");
+        assert_eq!(s.total_releases, 0, "{s:?}");
+        failing.join().unwrap();
+        drop(held);
+        let s = pool.stats();
+        assert_eq!(
+            (s.total_allocations, s.exhausted, s.total_releases),
+            (1, 2, 1)
+        );
+    });
+}
+
+/// A waker that records that it was woken (the model polls by hand).
+fn flag_waker() -> (
+    core::task::Waker,
+    alloc::sync::Arc<core::sync::atomic::AtomicBool>,
+) {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    struct Flag(alloc::sync::Arc<AtomicBool>);
+    impl std::task::Wake for Flag {
+        fn wake(self: alloc::sync::Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let flag = alloc::sync::Arc::new(AtomicBool::new(false));
+    let waker = core::task::Waker::from(alloc::sync::Arc::new(Flag(flag.clone())));
+    (waker, flag)
+}

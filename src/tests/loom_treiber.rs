@@ -99,7 +99,7 @@ fn loom_push_races_pop() {
     });
 }
 
-/// The ABA interleaving drawn in `freelist.rs`: one thread pops while another
+/// The ABA interleaving drawn in `freelist/treiber.rs`: one thread pops while another
 /// pops A, pops B and pushes A back. Without the tag, the first thread could
 /// install B as head while B is held.
 #[test]
