@@ -251,7 +251,11 @@ fn a_first_poll_whose_init_panics_leaves_no_waiter_counted() {
 /// the wait-list mutex, and the release locked it again on the same thread.)
 #[test]
 fn a_waker_dropped_by_the_pool_may_release_a_guard_of_that_pool() {
-    struct Holds(std::sync::Mutex<Option<fastalloc::AsyncOwnedGuard<u32>>>);
+    /// A waker whose data owns a guard: dropping its last reference
+    /// releases the guard.
+    struct Holds {
+        _guard: fastalloc::AsyncOwnedGuard<u32>,
+    }
     impl Wake for Holds {
         fn wake(self: Arc<Self>) {}
     }
@@ -260,9 +264,9 @@ fn a_waker_dropped_by_the_pool_may_release_a_guard_of_that_pool() {
     let p = Arc::clone(&pool);
     std::thread::spawn(move || {
         let _mine = p.try_get_owned().unwrap();
-        let holds = Arc::new(Holds(std::sync::Mutex::new(Some(
-            p.try_get_owned().unwrap(),
-        ))));
+        let holds = Arc::new(Holds {
+            _guard: p.try_get_owned().unwrap(),
+        });
         let old = Waker::from(holds);
         let mut f = Box::pin(p.get());
         assert!(f.as_mut().poll(&mut Context::from_waker(&old)).is_pending());
