@@ -179,15 +179,21 @@ impl<T> ThreadSafePool<T> {
 
     /// Drops every idle object the pool holds, keeping its slots (see
     /// [`FixedPool::trim`](crate::FixedPool::trim)). Returns how many were
-    /// dropped. A `get` on another thread that finds no free object while
-    /// this runs waits for it to finish rather than report exhaustion, so
-    /// `T::drop` must not `get` from this same pool. While it runs, the
-    /// objects it is dropping count as in use in `in_use`, `available` and
-    /// `stats` read by other threads.
+    /// dropped.
+    ///
+    /// It takes the free objects off the pool for a moment, moves them out
+    /// of their slots, puts the (now empty) slots back, and only then drops
+    /// the objects: a `get` on another thread that finds no free object in
+    /// that moment waits for it rather than report exhaustion (or grow the
+    /// pool), and `T::drop` may use this same pool. The moved objects need
+    /// `size_of::<T>()` bytes each of temporary heap memory. While the slots
+    /// are off the pool, `in_use`, `available` and `stats` read by other
+    /// threads count them as in use.
     ///
     /// # Panics
     ///
-    /// If a `T::drop` panics; the slots taken so far stay free (empty).
+    /// If a `T::drop` panics; every slot is back (empty), and the objects
+    /// after the panicking one are dropped as the panic unwinds.
     pub fn trim(&self) -> usize {
         self.core.trim()
     }
