@@ -235,7 +235,7 @@ fn shared_stats_read_while_threads_work_stay_within_bounds() {
     ) {
         let calls = AtomicU64::new(0);
         let done = AtomicBool::new(false);
-        let rounds = scaled(20_000, 40);
+        let rounds = scaled(20_000, 6);
         std::thread::scope(|s| {
             let workers: Vec<_> = (0..2)
                 .map(|_| {
