@@ -14,4 +14,4 @@ expect_tests cargo test --release --lib loom
 # read during failing gets need four preemptions to show on the code before
 # their fixes; these small models run deeper.
 LOOM_MAX_PREEMPTIONS=5 expect_tests cargo test --release --lib -- \
-    loom_get_racing loom_async_woken loom_stats_read
+    loom_get_racing loom_async_woken loom_async_release loom_stats_read

@@ -79,6 +79,13 @@ mod std_types {
         pub(crate) fn spin(&self) {
             self.0.spin();
         }
+
+        /// Waits for another thread to make progress: spins a little longer
+        /// each time, then (with `std`) yields the thread.
+        #[inline]
+        pub(crate) fn snooze(&self) {
+            self.0.snooze();
+        }
     }
 }
 
@@ -106,6 +113,12 @@ mod loom_types {
         /// Lets another loom thread run.
         #[inline]
         pub(crate) fn spin(&self) {
+            loom::thread::yield_now();
+        }
+
+        /// Lets another loom thread run.
+        #[inline]
+        pub(crate) fn snooze(&self) {
             loom::thread::yield_now();
         }
     }

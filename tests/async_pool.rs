@@ -224,8 +224,8 @@ fn a_woken_waiter_whose_init_panics_passes_the_wake_up_on() {
     assert_eq!((pool.waiting(), pool.in_use()), (0, 0));
 }
 
-/// A waiter whose `init` panics on its first poll, while it registers as
-/// first in line, leaves the count of waiters as it found it.
+/// A first poll whose `init` panics (in its direct take, before it
+/// registers) leaves the count of waiters as it found it, and the slot free.
 #[test]
 fn a_first_poll_whose_init_panics_leaves_no_waiter_counted() {
     let panics = Arc::new(AtomicBool::new(true));
@@ -243,6 +243,71 @@ fn a_first_poll_whose_init_panics_leaves_no_waiter_counted() {
     assert_eq!((pool.waiting(), pool.in_use(), pool.available()), (0, 0, 1));
     panics.store(false, SeqCst);
     assert_eq!(*pool.try_get().unwrap(), 5);
+}
+
+/// A release that finds nobody queued while a notified waiter is yet to
+/// take its object leaves a credit: a waiter arriving next takes the second
+/// free object at once instead of queueing behind the notified one for ever.
+#[test]
+fn a_release_that_notifies_nobody_is_not_lost() {
+    let pool = AsyncPool::new(2, || 1u32);
+    let (a, b) = (pool.try_get().unwrap(), pool.try_get().unwrap());
+    let (fx, fw) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+    let mut x = Box::pin(pool.get());
+    assert!(poll_once(&mut x, &fx).is_pending());
+    drop(a); // notifies X
+    assert!(fx.take());
+    drop(b); // nobody queued: a credit
+    let mut w = Box::pin(pool.get());
+    let w_first = poll_once(&mut w, &fw);
+    let x_got = poll_once(&mut x, &fx);
+    let x_guard = match x_got {
+        Poll::Ready(g) => g,
+        Poll::Pending => panic!("X was notified next to a free object"),
+    };
+    let w_guard = match w_first {
+        Poll::Ready(g) => g,
+        Poll::Pending => match poll_once(&mut w, &fw) {
+            Poll::Ready(g) => g,
+            Poll::Pending => panic!("W sleeps next to a free object (woken: {})", fw.take()),
+        },
+    };
+    assert_eq!((*x_guard, *w_guard, pool.waiting()), (1, 1, 0));
+}
+
+/// An `init` that panics in a `try_get` puts its slot back: a waiter that
+/// queued meanwhile is woken for it, as for a release (it slept next to the
+/// free slot). The waiter is polled from inside that `init`, so the steps
+/// are exact on one thread.
+#[test]
+fn a_try_get_whose_init_panics_wakes_a_waiter() {
+    type Waiter = (Pin<Box<fastalloc::AcquireOwned<u32>>>, Arc<Flag>);
+    let slot: Arc<std::sync::Mutex<Option<Waiter>>> = Arc::default();
+    let in_init = Arc::clone(&slot);
+    let pool = Arc::new(AsyncPool::new(1, move || {
+        let mut waiter = in_init.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((w, flag)) = waiter.as_mut() {
+            // The only slot is being built by this `try_get`: W queues.
+            assert!(poll_once(w, flag).is_pending());
+            panic!("init refuses");
+        }
+        3u32
+    }));
+    let flag = Arc::new(Flag::default());
+    *slot.lock().unwrap() = Some((Box::pin(pool.get_owned()), Arc::clone(&flag)));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.try_get().is_ok()));
+    assert!(caught.is_err(), "init panicked");
+    let (mut w, flag) = slot
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap();
+    assert!(flag.take(), "the slot the panic freed woke W");
+    match poll_once(&mut w, &flag) {
+        Poll::Ready(g) => assert_eq!(*g, 3),
+        Poll::Pending => panic!("W pending next to a free slot"),
+    }
+    assert_eq!(pool.waiting(), 0);
 }
 
 /// A future re-polled with a new waker (legal) drops its old waker outside

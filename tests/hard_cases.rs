@@ -361,3 +361,81 @@ fn a_thread_forgetting_or_panicking_with_guards_exits_cleanly() {
         "the forgotten object leaks; nothing is dropped twice"
     );
 }
+
+/// A `T::drop` run by `trim` that uses its single-thread pool finds the pool
+/// whole: every slot is back before any object is dropped. (It once ran
+/// while `trim` held the free slots: a `FixedPool` reported exhaustion with
+/// no guard out, and a `GrowingPool` grew by a segment per dropped object.)
+#[test]
+fn a_drop_run_by_trim_finds_a_single_thread_pool_whole() {
+    use std::rc::{Rc, Weak};
+    /// A pool whose objects, when dropped, get one object from it.
+    trait GetOne {
+        fn get_one(&self) -> bool;
+    }
+    struct Uses<P: GetOne> {
+        pool: Rc<RefCell<Weak<P>>>,
+        got: Rc<RefCell<Vec<bool>>>,
+    }
+    impl<P: GetOne> Drop for Uses<P> {
+        fn drop(&mut self) {
+            if let Some(pool) = self.pool.borrow().upgrade() {
+                self.got.borrow_mut().push(pool.get_one());
+            }
+        }
+    }
+    struct Fixed(FixedPool<Uses<Fixed>>);
+    impl GetOne for Fixed {
+        fn get_one(&self) -> bool {
+            self.0.get().is_ok()
+        }
+    }
+    struct Growing(GrowingPool<Uses<Growing>>);
+    impl GetOne for Growing {
+        fn get_one(&self) -> bool {
+            self.0.get().is_ok()
+        }
+    }
+    /// Where an object finds its pool, and what its drops got.
+    type Cell<P> = Rc<RefCell<Weak<P>>>;
+    type Got = Rc<RefCell<Vec<bool>>>;
+    fn objects<P: GetOne + 'static>() -> (Cell<P>, Got, impl Fn() -> Uses<P> + 'static) {
+        let (cell, got) = (Rc::new(RefCell::new(Weak::new())), Rc::default());
+        let (c, g) = (Rc::clone(&cell), Rc::clone(&got));
+        let init = move || Uses {
+            pool: Rc::clone(&c),
+            got: Rc::clone(&g),
+        };
+        (cell, got, init)
+    }
+
+    // A FixedPool of 3, all idle.
+    let (cell, got, init) = objects::<Fixed>();
+    let pool = Rc::new(Fixed(
+        PoolBuilder::new(init)
+            .capacity(3)
+            .pre_initialize(true)
+            .build_fixed()
+            .unwrap(),
+    ));
+    *cell.borrow_mut() = Rc::downgrade(&pool);
+    assert_eq!(pool.0.trim(), 3);
+    assert_eq!(*got.borrow(), [true; 3], "each drop got an object");
+    assert_eq!(pool.0.in_use(), 0);
+
+    // A GrowingPool of 2 that may grow to 64, all idle: trimming must not
+    // grow it.
+    let (cell, got, init) = objects::<Growing>();
+    let pool = Rc::new(Growing(
+        PoolBuilder::new(init)
+            .capacity(2)
+            .max_capacity(64)
+            .pre_initialize(true)
+            .build_growing()
+            .unwrap(),
+    ));
+    *cell.borrow_mut() = Rc::downgrade(&pool);
+    assert_eq!(pool.0.trim(), 2);
+    assert_eq!(*got.borrow(), [true; 2]);
+    assert_eq!(pool.0.capacity(), 2, "trimming made the pool grow");
+}

@@ -135,7 +135,7 @@ impl<T> AsyncPool<T> {
     /// [`PoolExhausted`] when every object is in use.
     #[inline]
     pub fn try_get(&self) -> Result<AsyncGuard<'_, T>, PoolExhausted> {
-        Lease::acquire(&*self.core).map(|lease| self.guard(lease))
+        wake_on_unwind(&self.waiters, || Lease::acquire(&*self.core)).map(|lease| self.guard(lease))
     }
 
     fn guard<'a>(&'a self, lease: Lease<&'a SharedCore<T>>) -> AsyncGuard<'a, T> {
@@ -165,7 +165,7 @@ impl<T> AsyncPool<T> {
     pub fn try_get_owned(
         self: &alloc::sync::Arc<Self>,
     ) -> Result<AsyncOwnedGuard<T>, PoolExhausted> {
-        Lease::acquire(Arc::clone(&self.core))
+        wake_on_unwind(&self.waiters, || Lease::acquire(Arc::clone(&self.core)))
             .map(|lease| AsyncOwnedGuard::new(lease, &self.waiters))
     }
 
@@ -260,7 +260,7 @@ impl<'a, T> Future for Acquire<'a, T> {
             .poll(
                 &pool.waiters,
                 cx,
-                || Lease::new_unreported(&*pool.core),
+                || wake_on_unwind(&pool.waiters, || Lease::new_unreported(&*pool.core)),
                 || pool.core.count_wait(),
             )
             .map(|lease| pool.guard(lease))
@@ -298,7 +298,7 @@ impl<T> Future for AcquireOwned<T> {
             .poll(
                 &this.waiters,
                 cx,
-                || Lease::new_unreported(Arc::clone(core)),
+                || wake_on_unwind(&this.waiters, || Lease::new_unreported(Arc::clone(core))),
                 || core.count_wait(),
             )
             .map(|lease| AsyncOwnedGuard::new(lease, &this.waiters))
@@ -317,6 +317,24 @@ impl<T> fmt::Debug for AcquireOwned<T> {
             .field("queued", &self.place.is_queued())
             .finish()
     }
+}
+
+/// Runs `take`, which may run `init`. If `init` panics, the slot it was
+/// building went back to the pool, empty: a waiter is woken for it, as a
+/// release would, so no waiter sleeps next to it.
+#[inline(always)]
+fn wake_on_unwind<R>(waiters: &WaitList, take: impl FnOnce() -> R) -> R {
+    struct WakeOnUnwind<'a>(&'a WaitList);
+    impl Drop for WakeOnUnwind<'_> {
+        #[cold]
+        fn drop(&mut self) {
+            self.0.released();
+        }
+    }
+    let on_unwind = WakeOnUnwind(waiters);
+    let taken = take();
+    core::mem::forget(on_unwind);
+    taken
 }
 
 /// Wakes the next waiter after the guard's lease went back (fields drop in

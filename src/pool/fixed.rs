@@ -149,6 +149,11 @@ impl<T> FixedPool<T> {
     /// rebuilt by `init` when next handed out. Returns how many were dropped.
     /// Objects held by guards are untouched.
     ///
+    /// The idle objects are moved out of their slots (into a temporary
+    /// buffer of `size_of::<T>()` bytes each), the slots are put back, and
+    /// only then are the objects dropped, so a `T::drop` that uses the pool
+    /// finds it whole.
+    ///
     /// ```
     /// use fastalloc::PoolBuilder;
     ///
@@ -164,7 +169,8 @@ impl<T> FixedPool<T> {
     ///
     /// # Panics
     ///
-    /// If a `T::drop` panics; the slots taken so far stay free (empty).
+    /// If a `T::drop` panics; every slot is back (empty), and the objects
+    /// after the panicking one are dropped as the panic unwinds.
     pub fn trim(&self) -> usize {
         self.core.trim()
     }

@@ -139,7 +139,8 @@ impl<T> GrowingPool<T> {
     ///
     /// # Panics
     ///
-    /// If a `T::drop` panics; the slots taken so far stay free (empty).
+    /// If a `T::drop` panics; every slot is back (empty), and the objects
+    /// after the panicking one are dropped as the panic unwinds.
     pub fn trim(&self) -> usize {
         self.core.trim()
     }

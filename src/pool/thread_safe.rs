@@ -181,14 +181,12 @@ impl<T> ThreadSafePool<T> {
     /// [`FixedPool::trim`](crate::FixedPool::trim)). Returns how many were
     /// dropped.
     ///
-    /// It takes the free objects off the pool for a moment, moves them out
-    /// of their slots, puts the (now empty) slots back, and only then drops
-    /// the objects: a `get` on another thread that finds no free object in
-    /// that moment waits for it rather than report exhaustion (or grow the
-    /// pool), and `T::drop` may use this same pool. The moved objects need
-    /// `size_of::<T>()` bytes each of temporary heap memory. While the slots
-    /// are off the pool, `in_use`, `available` and `stats` read by other
-    /// threads count them as in use.
+    /// It takes the free objects off the pool for a moment and moves them
+    /// out of their slots, as `FixedPool::trim` does: a `get` on another
+    /// thread that finds no free object in that moment waits for it rather
+    /// than report exhaustion (or grow the pool). While the slots are off
+    /// the pool, `in_use`, `available` and `stats` read by other threads
+    /// count them as in use.
     ///
     /// # Panics
     ///

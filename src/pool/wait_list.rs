@@ -12,16 +12,23 @@
 //! * W registers (counted in `waiting`, under the mutex) before its attempt
 //!   that may fail; R pushes its object before it reads `waiting`; both put
 //!   a `SeqCst` fence between the two. So either W's attempt sees R's object,
-//!   or R sees W counted and wakes the first queued waiter.
-//! * A waiter *attempts* only when it is first in line: when it registers
-//!   into an empty queue, or once a release notified it. While it attempts
-//!   it stays in `notified`, so later arrivals queue behind it. A release
-//!   that finds no one to notify still bumps `wakes`: a waiter whose attempt
-//!   failed looks again when `wakes` moved since its attempt began, so a
-//!   release that came while it was attempting is never lost.
+//!   or R sees W counted and takes the mutex.
+//! * A waiter *attempts* to take an object only when it is first in line:
+//!   when it registers into an empty queue with no one notified ahead of it,
+//!   or once it was notified. Notified waiters stay in `notified` until they
+//!   finish, so later arrivals queue behind them, in id (arrival) order.
+//! * Under the mutex, R notifies the first queued waiter, unless a waiter is
+//!   attempting right now or nobody is queued: then it leaves a *credit*
+//!   (a free object no waiter was told about). An attempt that fails takes a
+//!   credit and tries again; one that succeeds hands the credits on to the
+//!   queue once no attempt runs; an arrival that finds the queue empty takes
+//!   a credit and attempts. So a release that lands while a waiter attempts
+//!   goes to that waiter first (FIFO), and is never lost.
 //! * A waiter that leaves while notified (its future dropped, or its attempt
-//!   panicked in `init`) passes the wake-up on to the next in line: the
-//!   object meant for it is free again.
+//!   panicked in `init`) passes its notification on to the next in line: the
+//!   object meant for it is free again. A panic in `init` outside a waiter's
+//!   attempt (`try_get`, a first poll's direct take) wakes a waiter as a
+//!   release does (see `AsyncPool`).
 
 use crate::sync::{fence, AtomicUsize, Mutex, MutexGuard, Ordering};
 use alloc::collections::VecDeque;
@@ -41,13 +48,16 @@ pub(crate) struct WaitList {
 #[derive(Default)]
 struct Queue {
     next_id: u64,
-    /// Waiting, oldest first.
+    /// Waiting, oldest (lowest id) first.
     waiting: VecDeque<(u64, Waker)>,
-    /// Notified by a release (or first in line on arrival) and not finished:
-    /// each is about to attempt, or attempting, to take an object.
+    /// Notified by a release (or first in line on arrival) and not finished.
     notified: Vec<u64>,
-    /// Bumped by every release that looked for a waiter to wake.
-    wakes: u64,
+    /// Notified waiters inside an attempt now (a poll that is taking an
+    /// object, outside the mutex).
+    attempting: usize,
+    /// Releases that notified nobody (a waiter was attempting, or nobody was
+    /// queued): free objects for the attempting waiters or the next ones.
+    credits: usize,
 }
 
 impl WaitList {
@@ -69,7 +79,8 @@ impl WaitList {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// After a release: wakes the first queued waiter, if any.
+    /// After a release (or an object freed by a panicking `init`): wakes the
+    /// first queued waiter, or leaves a credit.
     #[inline]
     pub(crate) fn released(&self) {
         fence(Ordering::SeqCst);
@@ -82,11 +93,23 @@ impl WaitList {
     fn wake_first(&self) {
         let waker = {
             let mut queue = self.lock();
-            queue.wakes = queue.wakes.wrapping_add(1);
-            queue.notify_first()
+            if queue.attempting == 0 {
+                queue.pass_on()
+            } else {
+                queue.credits += 1;
+                None
+            }
         };
         if let Some(waker) = waker {
             waker.wake();
+        }
+    }
+
+    /// A registered waiter is done (served or gone): uncounts it, and
+    /// forgets the credits when no waiter is left.
+    fn leave(&self, queue: &mut Queue) {
+        if self.waiting.fetch_sub(1, Ordering::Relaxed) == 1 {
+            queue.credits = 0;
         }
     }
 }
@@ -99,6 +122,30 @@ impl Queue {
         Some(waker)
     }
 
+    /// One free object to hand on: notifies the first queued waiter, or
+    /// leaves a credit when nobody is queued.
+    fn pass_on(&mut self) -> Option<Waker> {
+        let waker = self.notify_first();
+        if waker.is_none() {
+            self.credits += 1;
+        }
+        waker
+    }
+
+    /// Once no attempt runs, hands the credits on to queued waiters (one
+    /// each); returns their wakers, to wake after unlocking.
+    fn hand_on_credits(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        while self.attempting == 0 && self.credits > 0 {
+            let Some(waker) = self.notify_first() else {
+                break;
+            };
+            self.credits -= 1;
+            wakers.push(waker);
+        }
+        wakers
+    }
+
     /// Removes `id` from `notified`; whether it was there.
     fn take_notified(&mut self, id: u64) -> bool {
         match self.notified.iter().position(|&n| n == id) {
@@ -108,6 +155,17 @@ impl Queue {
             }
             None => false,
         }
+    }
+
+    /// Puts a waiter back in the queue at its place by arrival (a notified
+    /// waiter whose attempt failed: it is usually first again).
+    fn requeue(&mut self, id: u64, waker: Waker) {
+        let at = self
+            .waiting
+            .iter()
+            .position(|e| e.0 > id)
+            .unwrap_or(self.waiting.len());
+        self.waiting.insert(at, (id, waker));
     }
 }
 
@@ -119,9 +177,9 @@ enum Stage {
     Idle,
     /// In the queue, under this id.
     Queued(u64),
-    /// Notified (or first in line on arrival), attempting to take an object;
-    /// `wakes` is the queue's count when the attempt began.
-    Notified { id: u64, wakes: u64 },
+    /// In `notified`, under this id, outside an attempt: woken and not
+    /// polled yet, or its last attempt panicked.
+    Notified(u64),
 }
 
 /// A waiter's place in a [`WaitList`].
@@ -146,7 +204,7 @@ impl Place {
         mut take: impl FnMut() -> Option<L>,
         waits: impl Fn(),
     ) -> Poll<L> {
-        match self.stage {
+        let id = match self.stage {
             Stage::Idle => {
                 // First poll: take an object directly when nobody waits.
                 if list.waiting.load(Ordering::Relaxed) == 0 {
@@ -159,121 +217,136 @@ impl Place {
                 list.waiting.fetch_add(1, Ordering::SeqCst);
                 let id = queue.next_id;
                 queue.next_id += 1;
-                if queue.waiting.is_empty() && queue.notified.is_empty() {
-                    // First in line: attempt now, after registering, so a
-                    // release that missed the attempt above sees us.
-                    queue.notified.push(id);
-                    self.stage = Stage::Notified {
-                        id,
-                        wakes: queue.wakes,
-                    };
-                    drop(queue);
-                    self.attempt(list, waker, take, waits)
-                } else {
+                let first =
+                    queue.waiting.is_empty() && (queue.notified.is_empty() || queue.credits > 0);
+                if !first {
                     queue.waiting.push_back((id, waker));
                     self.stage = Stage::Queued(id);
                     drop(queue);
                     waits();
-                    Poll::Pending
+                    return Poll::Pending;
                 }
-            }
-            Stage::Queued(id) => {
-                let waker = cx.waker().clone();
-                let mut queue = list.lock();
-                if queue.notified.contains(&id) {
-                    // It stays in `notified` while it attempts.
-                    self.stage = Stage::Notified {
-                        id,
-                        wakes: queue.wakes,
-                    };
-                    drop(queue);
-                    return self.attempt(list, waker, take, waits);
+                // First in line: attempt now, after registering, so a
+                // release that missed the attempt above sees us.
+                if !queue.notified.is_empty() {
+                    queue.credits -= 1;
                 }
-                // Still queued: keep the newest waker; the old one is
-                // dropped after the lock is released.
-                let old = queue
-                    .waiting
-                    .iter_mut()
-                    .find(|e| e.0 == id)
-                    .map(|e| mem::replace(&mut e.1, waker));
+                queue.notified.push(id);
+                queue.attempting += 1;
                 drop(queue);
-                drop(old);
-                Poll::Pending
+                return self.attempt(list, id, waker, take, waits);
             }
-            // Polled again after an attempt panicked: attempt again.
-            Stage::Notified { .. } => self.attempt(list, cx.waker().clone(), take, waits),
+            Stage::Queued(id) => id,
+            Stage::Notified(id) => {
+                // Polled again after an attempt panicked: attempt again.
+                list.lock().attempting += 1;
+                return self.attempt(list, id, cx.waker().clone(), take, waits);
+            }
+        };
+        let waker = cx.waker().clone();
+        let mut queue = list.lock();
+        if queue.notified.contains(&id) {
+            queue.attempting += 1;
+            drop(queue);
+            return self.attempt(list, id, waker, take, waits);
         }
+        // Still queued: keep the newest waker; the old one is dropped after
+        // the lock is released.
+        let old = queue
+            .waiting
+            .iter_mut()
+            .find(|e| e.0 == id)
+            .map(|e| mem::replace(&mut e.1, waker));
+        drop(queue);
+        drop(old);
+        Poll::Pending
     }
 
-    /// A notified waiter's attempt, outside the lock: take an object, or go
-    /// back to the front of the queue, unless a release came meanwhile.
+    /// A notified waiter's attempt, outside the lock (it is counted in
+    /// `attempting`): take an object, or go back to the queue unless a
+    /// release left a credit meanwhile.
     fn attempt<L>(
         &mut self,
         list: &WaitList,
+        id: u64,
         waker: Waker,
         mut take: impl FnMut() -> Option<L>,
         waits: impl Fn(),
     ) -> Poll<L> {
-        let Stage::Notified { id, mut wakes } = self.stage else {
-            unreachable!("attempt while not notified")
-        };
+        /// If `take` panics (in `init`), the waiter stops attempting but
+        /// stays notified: polled again it attempts again; dropped, it
+        /// passes its notification and any credits on (`cancel`). Nothing
+        /// is woken while the panic unwinds.
+        struct Attempting<'a>(&'a WaitList);
+        impl Drop for Attempting<'_> {
+            fn drop(&mut self) {
+                self.0.lock().attempting -= 1;
+            }
+        }
+        self.stage = Stage::Notified(id);
+        let attempting = Attempting(list);
         loop {
             fence(Ordering::SeqCst);
-            // May panic (in `init`): the stage stays `Notified`, and `cancel`
-            // passes the wake-up on.
-            if let Some(lease) = take() {
-                let mut queue = list.lock();
-                queue.take_notified(id);
-                list.waiting.fetch_sub(1, Ordering::Relaxed);
-                drop(queue);
-                self.stage = Stage::Idle;
-                return Poll::Ready(lease);
-            }
+            let got = take();
             let mut queue = list.lock();
-            if queue.wakes != wakes {
-                // A release came while we attempted: its object may be the
-                // one we missed.
-                wakes = queue.wakes;
-                self.stage = Stage::Notified { id, wakes };
-                continue;
+            match got {
+                Some(lease) => {
+                    mem::forget(attempting);
+                    queue.take_notified(id);
+                    queue.attempting -= 1;
+                    list.leave(&mut queue);
+                    let wakers = queue.hand_on_credits();
+                    drop(queue);
+                    wakers.into_iter().for_each(Waker::wake);
+                    self.stage = Stage::Idle;
+                    return Poll::Ready(lease);
+                }
+                None if queue.credits > 0 => {
+                    // A release came while we attempted: its object is ours
+                    // to try for.
+                    queue.credits -= 1;
+                }
+                None => {
+                    // Taken first (by a `try_get`): back in line, first
+                    // again unless an earlier waiter is queued.
+                    mem::forget(attempting);
+                    queue.take_notified(id);
+                    queue.attempting -= 1;
+                    queue.requeue(id, waker);
+                    let wakers = queue.hand_on_credits();
+                    drop(queue);
+                    wakers.into_iter().for_each(Waker::wake);
+                    self.stage = Stage::Queued(id);
+                    waits();
+                    return Poll::Pending;
+                }
             }
-            // Taken by a `try_get` first: first in line again.
-            queue.take_notified(id);
-            queue.waiting.push_front((id, waker));
-            self.stage = Stage::Queued(id);
-            drop(queue);
-            waits();
-            return Poll::Pending;
         }
     }
 
     /// A waiter dropped before it got an object: leaves the list, passing a
-    /// wake-up it received on to the next waiter.
+    /// notification it received (and credits no attempt is left to use) on
+    /// to the next waiters.
     pub(crate) fn cancel(&mut self, list: &WaitList) {
-        let (old, next) = {
-            match mem::take(&mut self.stage) {
+        let (old, wakers) = {
+            let id = match self.stage {
                 Stage::Idle => return,
-                Stage::Queued(id) => {
-                    let mut queue = list.lock();
-                    list.waiting.fetch_sub(1, Ordering::Relaxed);
-                    if queue.take_notified(id) {
-                        (None, queue.notify_first())
-                    } else {
-                        let at = queue.waiting.iter().position(|e| e.0 == id);
-                        (at.and_then(|at| queue.waiting.remove(at)), None)
-                    }
-                }
-                Stage::Notified { id, .. } => {
-                    let mut queue = list.lock();
-                    list.waiting.fetch_sub(1, Ordering::Relaxed);
-                    queue.take_notified(id);
-                    (None, queue.notify_first())
-                }
+                Stage::Queued(id) | Stage::Notified(id) => id,
+            };
+            self.stage = Stage::Idle;
+            let mut queue = list.lock();
+            let mut wakers = Vec::new();
+            let mut old = None;
+            if queue.take_notified(id) {
+                wakers.extend(queue.pass_on());
+            } else if let Some(at) = queue.waiting.iter().position(|e| e.0 == id) {
+                old = queue.waiting.remove(at);
             }
+            list.leave(&mut queue);
+            wakers.extend(queue.hand_on_credits());
+            (old, wakers)
         };
         drop(old);
-        if let Some(waker) = next {
-            waker.wake();
-        }
+        wakers.into_iter().for_each(Waker::wake);
     }
 }

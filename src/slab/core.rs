@@ -343,11 +343,18 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             if let Some(entry) = self.free.pop(&self.store) {
                 return Some(entry);
             }
-            // SeqCst: a look that saw indices a trim had taken (the trim's
-            // pops release its start) sees the trim started here.
-            if L::SHARED && (trim_running(trims) || self.trims.load(Ordering::SeqCst) != trims) {
-                backoff.spin();
-                continue;
+            if L::SHARED {
+                if trim_running(trims) {
+                    // Wait for the indices it holds (no user code runs
+                    // while it holds them: a short wait).
+                    backoff.snooze();
+                    continue;
+                }
+                // SeqCst: a look that saw indices a trim had taken (the
+                // trim's pops release its start) sees the trim started here.
+                if self.trims.load(Ordering::SeqCst) != trims {
+                    continue;
+                }
             }
             if !S::GROWS || at_max {
                 return None;
@@ -488,6 +495,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     /// core), so `init` runs with no lock or once-cell held and may use the
     /// pool (its gets take the slots not taken here yet). If `init` panics,
     /// every index goes back, filled or empty as it is (I9).
+    #[cfg(feature = "std")]
     pub(crate) fn fill_free(&self) {
         struct PutBack<'a, T, L: FreeList, H, S: Shape> {
             core: &'a Core<T, L, H, S>,
@@ -559,7 +567,6 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             }
         }
         let mut moved: Vec<T> = Vec::new();
-        let mut dropped = 0;
         {
             self.trims.fetch_add(TRIM_STARTED, Ordering::SeqCst);
             let mut taken = PutBack {
@@ -571,23 +578,18 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                 if filled {
                     // SAFETY: I10 — popped indices are below capacity.
                     let ptr = unsafe { self.store.slot(index) };
-                    if L::SHARED {
-                        // SAFETY: I1, I2 — popping made us the owner of
-                        // `index` and its entry said the slot is filled; the
-                        // value moves out and the slot goes back marked empty
-                        // (already recorded in `taken`).
-                        moved.push(unsafe { ptr.as_ptr().read() });
-                    } else {
-                        // SAFETY: I1, I2, I9 — as above; the value is dropped
-                        // in place, exactly once even if this drop panics
-                        // (its index goes back empty either way).
-                        unsafe { ptr.as_ptr().drop_in_place() };
-                        dropped += 1;
-                    }
+                    // SAFETY: I1, I2 — popping made us the owner of `index`
+                    // and its entry said the slot is filled; the value moves
+                    // out and the slot goes back marked empty (already
+                    // recorded in `taken`).
+                    moved.push(unsafe { ptr.as_ptr().read() });
                 }
             }
         }
-        dropped + moved.len()
+        // Every index is back: the values are dropped with nothing held (I9).
+        let dropped = moved.len();
+        drop(moved);
+        dropped
     }
 }
 

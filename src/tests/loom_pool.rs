@@ -168,10 +168,24 @@ fn futures_noop_waker() -> core::task::Waker {
 /// check was never seen.)
 #[test]
 fn loom_get_racing_trim_of_an_idle_pool_succeeds() {
-    loom::model(|| {
+    get_racing_trim(2);
+}
+
+/// The same on a pool built to grow: a get racing a trim must not add a
+/// segment (calling `trim` to give memory back must not make the pool grow).
+#[test]
+fn loom_get_racing_trim_of_a_growing_pool_does_not_grow_it() {
+    get_racing_trim(4);
+}
+
+/// One get racing one trim on an idle, pre-initialised pool of two that may
+/// grow to `max`.
+fn get_racing_trim(max: usize) {
+    loom::model(move || {
         let pool = Arc::new(
             PoolBuilder::new(|| 5u32)
                 .capacity(2)
+                .max_capacity(max)
                 .pre_initialize(true)
                 .build_thread_safe()
                 .unwrap(),
@@ -182,29 +196,8 @@ fn loom_get_racing_trim_of_an_idle_pool_succeeds() {
         let trimmed = trimmer.join().unwrap();
         assert_eq!(got, Ok(5), "no object was in use");
         assert!(trimmed <= 2);
-        assert_eq!(pool.in_use(), 0);
-    });
-}
-
-/// The same on a pool built to grow: a get racing a trim must not add a
-/// segment (calling `trim` to give memory back must not make the pool grow).
-#[test]
-fn loom_get_racing_trim_of_a_growing_pool_does_not_grow_it() {
-    loom::model(|| {
-        let pool = Arc::new(
-            PoolBuilder::new(|| 5u32)
-                .capacity(2)
-                .max_capacity(4)
-                .pre_initialize(true)
-                .build_thread_safe()
-                .unwrap(),
-        );
-        let p = pool.clone();
-        let trimmer = thread::spawn(move || p.trim());
-        let got = pool.get().map(|g| *g);
-        trimmer.join().unwrap();
-        assert_eq!(got, Ok(5));
         assert_eq!(pool.capacity(), 2, "a trim made the pool grow");
+        assert_eq!(pool.in_use(), 0);
     });
 }
 
@@ -298,4 +291,39 @@ fn flag_waker() -> (
     let flag = alloc::sync::Arc::new(AtomicBool::new(false));
     let waker = core::task::Waker::from(alloc::sync::Arc::new(Flag(flag.clone())));
     (waker, flag)
+}
+
+/// A release racing a first waiter's attempt (registered, taking an object
+/// outside the wait-list lock): the waiter is served, or stays woken.
+/// Releases that land while a waiter attempts leave it a credit.
+#[test]
+fn loom_async_release_racing_an_attempt_is_not_lost() {
+    use crate::AsyncPool;
+    use core::future::Future;
+    use core::task::{Context, Poll};
+    loom::model(|| {
+        let pool = alloc::sync::Arc::new(AsyncPool::new(1, || 5u32));
+        let held = pool.try_get_owned().unwrap();
+        let p = pool.clone();
+        let waiter = thread::spawn(move || {
+            let (waker, woken) = flag_waker();
+            let mut x = Box::pin(p.get_owned());
+            let first = x.as_mut().poll(&mut Context::from_waker(&waker));
+            (x, waker, woken, first.map(|g| *g))
+        });
+        drop(held);
+        let (mut x, waker, woken, first) = waiter.join().unwrap();
+        if first.is_pending() {
+            assert!(
+                woken.load(core::sync::atomic::Ordering::SeqCst),
+                "X sleeps next to the released object"
+            );
+            match x.as_mut().poll(&mut Context::from_waker(&waker)) {
+                Poll::Ready(g) => assert_eq!(*g, 5),
+                Poll::Pending => panic!("X woken next to a free object, but pending"),
+            }
+        }
+        drop(x);
+        assert_eq!(pool.waiting(), 0);
+    });
 }
