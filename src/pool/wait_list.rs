@@ -252,11 +252,10 @@ impl Place {
         }
         // Still queued: keep the newest waker; the old one is dropped after
         // the lock is released.
-        let old = queue
-            .waiting
-            .iter_mut()
-            .find(|e| e.0 == id)
-            .map(|e| mem::replace(&mut e.1, waker));
+        let old = match queue.waiting.iter_mut().find(|e| e.0 == id) {
+            Some(entry) => mem::replace(&mut entry.1, waker),
+            None => waker,
+        };
         drop(queue);
         drop(old);
         Poll::Pending
