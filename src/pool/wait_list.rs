@@ -17,13 +17,14 @@
 //!   when it registers into an empty queue with no one notified ahead of it,
 //!   or once it was notified. Notified waiters stay in `notified` until they
 //!   finish, so later arrivals queue behind them, in id (arrival) order.
-//! * Under the mutex, R notifies the first queued waiter, unless a waiter is
-//!   attempting right now or nobody is queued: then it leaves a *credit*
-//!   (a free object no waiter was told about). An attempt that fails takes a
-//!   credit and tries again; one that succeeds hands the credits on to the
-//!   queue once no attempt runs; an arrival that finds the queue empty takes
-//!   a credit and attempts. So a release that lands while a waiter attempts
-//!   goes to that waiter first (FIFO), and is never lost.
+//! * Under the mutex, R notifies the first queued waiter, unless nobody is
+//!   queued, or a waiter attempting right now has no credit kept for it
+//!   yet: then it leaves a *credit* (a free object no waiter was told
+//!   about). An attempt that fails takes a credit and tries again; one that
+//!   succeeds hands the credits on to the queue once no attempt runs; an
+//!   arrival that finds the queue empty takes a credit and attempts. So a
+//!   release that lands while a waiter attempts goes to that waiter first
+//!   (FIFO), further releases wake the queue at once, and none is lost.
 //! * A waiter that leaves while notified (its future dropped, or its attempt
 //!   panicked in `init`) passes its notification on to the next in line: the
 //!   object meant for it is free again. A panic in `init` outside a waiter's
@@ -93,11 +94,13 @@ impl WaitList {
     fn wake_first(&self) {
         let waker = {
             let mut queue = self.lock();
-            if queue.attempting == 0 {
-                queue.pass_on()
-            } else {
+            // One credit is kept for each waiter attempting now (its object
+            // may have been taken first); further releases wake the queue.
+            if queue.credits < queue.attempting {
                 queue.credits += 1;
                 None
+            } else {
+                queue.pass_on()
             }
         };
         if let Some(waker) = waker {
