@@ -24,10 +24,13 @@ for target in ops threads growth config; do
     # more than the input; leaks are checked by ci/san.sh.
     cargo +nightly fuzz run -O "$target" "$work/$target" "corpus/$target" -- \
         -max_total_time="$seconds" -timeout=20 -detect_leaks=0 -print_final_stats=1 \
-        2>&1 | grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec)|Done|ERROR|panicked|SUMMARY" || true
+        >"$work/$target.log" 2>&1 || true
+    grep -E "^(stat::number_of_executed_units|stat::average_exec_per_sec)|Done|ERROR|panicked|SUMMARY" \
+        "$work/$target.log" || true
     if ls artifacts/"$target"/* >/dev/null 2>&1; then
-        echo "!! fuzz $target found a failing input:"
+        echo "!! fuzz $target found a failing input (the end of its log follows):"
         ls artifacts/"$target"
+        tail -n 120 "$work/$target.log"
         exit 1
     fi
 done

@@ -1073,6 +1073,7 @@ pub fn run_threads(config: &Config, ops: &[Vec<ThreadOp>], spawn: bool) {
         Arc::new((0..n).map(|_| Mutex::default()).collect());
     let start = Arc::new(std::sync::Barrier::new(n));
     let (done_tx, done_rx) = std::sync::mpsc::channel::<std::thread::Result<Tally>>();
+    let mut spawned = Vec::new();
     for (who, ops) in ops.iter().enumerate() {
         let (pool, mailboxes, start, done) = (
             Arc::clone(&pool),
@@ -1094,7 +1095,7 @@ pub fn run_threads(config: &Config, ops: &[Vec<ThreadOp>], spawn: bool) {
             done.send(tally).unwrap();
         });
         if spawn {
-            std::thread::spawn(job);
+            spawned.push(std::thread::spawn(job));
         } else {
             workers()[who].lock().unwrap().send(job).unwrap();
         }
@@ -1104,6 +1105,12 @@ pub fn run_threads(config: &Config, ops: &[Vec<ThreadOp>], spawn: bool) {
         .iter()
         .map(|r| r.unwrap_or_else(|p| panic::resume_unwind(p)))
         .collect();
+    // Spawned threads have exited (their exit hooks ran) before the run
+    // ends: none is still tearing down when the next run, or the process's
+    // exit and its leak check, comes.
+    for thread in spawned {
+        thread.join().expect("a job catches its own panics");
+    }
     assert_eq!(tallies.len(), n);
     let mailboxes = Arc::into_inner(mailboxes).expect("every thread is done");
     // Mail nobody took is released here, on the main thread.
