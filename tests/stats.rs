@@ -278,49 +278,24 @@ fn shared_stats_read_while_threads_work_stay_within_bounds() {
             assert_eq!(st.total_resets, st.total_releases, "{st:?}");
         });
     }
+    /// A pool of `capacity` with a reset hook and statistics.
+    fn built(capacity: usize) -> PoolBuilder<u64, impl Fn() -> u64, impl Fn(&mut u64)> {
+        PoolBuilder::new(|| 0u64)
+            .capacity(capacity)
+            .reset(|x: &mut u64| *x = 0)
+            .statistics(true)
+    }
+    /// How many of two gets failed.
+    fn failures<G, E>(a: Result<G, E>, b: Result<G, E>) -> u64 {
+        u64::from(a.is_err()) + u64::from(b.is_err())
+    }
     // Each worker gets two objects at a time from a pool of 3: some gets
     // fail.
-    let pool = PoolBuilder::new(|| 0u64)
-        .capacity(3)
-        .reset(|x: &mut u64| *x = 0)
-        .statistics(true)
-        .build_thread_safe()
-        .unwrap();
-    check(
-        &pool,
-        |p| {
-            let (a, b) = (p.get(), p.get());
-            u64::from(a.is_err()) + u64::from(b.is_err())
-        },
-        |p| p.stats(),
-    );
-    let pool = PoolBuilder::new(|| 0u64)
-        .capacity(3)
-        .reset(|x: &mut u64| *x = 0)
-        .statistics(true)
-        .build_async()
-        .unwrap();
-    check(
-        &pool,
-        |p| {
-            let (a, b) = (p.try_get(), p.try_get());
-            u64::from(a.is_err()) + u64::from(b.is_err())
-        },
-        |p| p.stats(),
-    );
+    let pool = built(3).build_thread_safe().unwrap();
+    check(&pool, |p| failures(p.get(), p.get()), |p| p.stats());
+    let pool = built(3).build_async().unwrap();
+    check(&pool, |p| failures(p.try_get(), p.try_get()), |p| p.stats());
     // One object per thread: every second get fails.
-    let pool = PoolBuilder::new(|| 0u64)
-        .capacity(1)
-        .reset(|x: &mut u64| *x = 0)
-        .statistics(true)
-        .build_thread_local()
-        .unwrap();
-    check(
-        &pool,
-        |p| {
-            let (a, b) = (p.get(), p.get());
-            u64::from(a.is_err()) + u64::from(b.is_err())
-        },
-        |p| p.stats(),
-    );
+    let pool = built(1).build_thread_local().unwrap();
+    check(&pool, |p| failures(p.get(), p.get()), |p| p.stats());
 }
