@@ -285,8 +285,8 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     /// The pool's figures summed over every thread that has used it (and has
     /// not had its pool dropped): `current_capacity` is the sum of their
     /// capacities, `current_in_use` of their objects on loan. A thread that
-    /// is exiting (or trimming) counts the idle objects it is dropping as in
-    /// use until they are dropped.
+    /// is exiting (or trimming) counts its idle objects as in use for the
+    /// moment it takes them out of their slots.
     pub fn stats(&self) -> StatsSnapshot {
         let mut snapshot = StatsSnapshot::default();
         let mut totals = Totals::default();
