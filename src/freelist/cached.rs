@@ -5,19 +5,27 @@
 //! Each thread that uses a pool gets a small stack of free indices of its
 //! own ([`Cache`], up to [`CACHE_SLOTS`] entries), found by the thread's
 //! serial. A get pops from it and a release pushes onto it, touching only
-//! the thread's own cache line: one uncontended lock (an acquire CAS and a
-//! release store) and no shared line. Indices move to and from the shared
-//! stack in batches: an empty cache takes half its size with one CAS, a full
-//! one gives half back with one CAS.
+//! the thread's own cache line and with no atomic read-modify-write: the
+//! owner marks itself busy with a plain store, passes the light side of an
+//! asymmetric barrier pair (`crate::sync::barrier`: a compiler fence where
+//! `membarrier` is available, a `SeqCst` fence otherwise) and, if no other
+//! thread holds the cache's lock, pops or pushes with plain loads and
+//! stores. Indices move to and from the shared stack in batches: an empty
+//! cache takes half its size with one CAS, a full one gives half back with
+//! one CAS.
 //!
 //! The lock is what lets other threads reach a cache, so that exhaustion
 //! stays exact (an object parked in any cache counts as available: `get`
 //! never reports exhaustion while one sits in another thread's cache).
-//! A getter that finds its cache and the shared stack empty *steals* one
-//! index from another thread's cache, under that cache's lock. Before it
-//! reports exhaustion it checks that nothing was pushed anywhere while it
-//! looked (a double collect over per-cache push versions and the shared
-//! head), so "exhausted" means every index was out at one instant.
+//! A getter that finds its cache and the shared stack empty *steals*: in
+//! one pass it locks every cache, runs the heavy side of the barrier pair
+//! once (a process-wide `membarrier`, or a fence), waits for each owner to
+//! leave its lock-free section, and takes half of the fullest cache's
+//! entries (one for the caller, the rest into its own cache). While it
+//! holds the locks no cache changes, so if every cache is empty, the shared
+//! head has not moved since the shared stack was found empty and no cache
+//! was made meanwhile, every index was out at that instant: "exhausted" is
+//! exact.
 //!
 //! When a thread exits, its exit hook marks its cache *orphaned*: the next
 //! refill on any thread takes the orphaned entries before it looks at the
@@ -28,16 +36,17 @@
 //! serial (past the first [`CACHES`], or in their thread-local teardown), and
 //! every thread in `no_std` builds, use the shared stack directly.
 //!
-//! Invariants: SAFETY.md I13.
+//! Invariants: SAFETY.md I13 (locks, lifetimes, exhaustion) and I14 (the
+//! owner's lock-free section).
 
 use super::{FreeList, TreiberStack, Words};
 use crate::stats::SharedU64;
 use crate::sync::{
-    AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Backoff, Ordering, StdArc, UnsafeCell,
+    barrier, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Backoff, Ordering, StdArc,
 };
 use crate::tag::Entry;
 use alloc::boxed::Box;
-use core::{mem, ptr};
+use core::ptr;
 use crossbeam_utils::CachePadded;
 
 /// The most entries a cache holds.
@@ -64,11 +73,39 @@ pub(crate) fn cache_limit(capacity: usize) -> u32 {
 
 // === Cache ===
 
+/// Lock word: a thread holds the lock.
+const HELD: u32 = 1;
+/// Lock word: other threads steal from this cache. While it is set the
+/// owner takes the lock for every operation (it has no lock-free section),
+/// so a stealer that finds it needs no barrier for this cache (I14). Set
+/// by a stealer after its heavy barrier; cleared by the owner after
+/// [`STOLEN_OPS`] operations under the lock.
+const STOLEN: u32 = 2;
+/// Operations an owner does under the lock before it takes the lock-free
+/// section back: a cache stolen from pays at most one heavy barrier per
+/// this many of its owner's operations.
+#[cfg(not(fastalloc_loom))]
+const STOLEN_OPS: u32 = 256;
+/// Models go back to the lock-free section after two operations.
+#[cfg(fastalloc_loom)]
+const STOLEN_OPS: u32 = 2;
+
 /// One thread's stack of free indices, each an [`Entry`] (its own index and
 /// fill state).
+///
+/// Its state (`len`, `orphaned`, `entries`) is atomics accessed relaxed
+/// (plain moves on x86), reached by the owner thread in its lock-free
+/// section or by any thread holding the lock (I14).
 pub(crate) struct Cache {
-    /// 0 free, 1 held. Every access to `state` holds it (I13).
+    /// [`HELD`] and [`STOLEN`]. Other threads take it to reach the state;
+    /// the owner takes it only when it finds it held or stolen from (I13,
+    /// I14).
     lock: AtomicU32,
+    /// The owner's operations under the lock since a stealer set
+    /// [`STOLEN`]; only the owner touches it (plain load and store).
+    stolen_ops: AtomicU32,
+    /// 1 while the owner thread is in its lock-free section (I14).
+    busy: AtomicU32,
     /// Indices handed out through this cache minus those released into it
     /// (wrapping: a thread may release more than it got). Written only by
     /// the cache's owner thread (a plain load and store, just after its pop
@@ -79,58 +116,84 @@ pub(crate) struct Cache {
     /// thread's exit hook.
     #[cfg(all(feature = "std", not(fastalloc_loom)))]
     registered: crate::sync::AtomicBool,
-    state: UnsafeCell<State>,
-}
-
-struct State {
     /// Entries `0..len` are free indices, the top at `len - 1`.
-    len: u32,
-    /// Bumped by every push into the cache (the double collect reads it).
-    version: u64,
-    /// Its owner exited and left entries here; counted in the list's
-    /// `orphans` until another thread takes them or the cache over.
-    orphaned: bool,
-    entries: [u32; CACHE_SLOTS],
+    len: AtomicU32,
+    /// 1: its owner exited and left entries here; counted in the list's
+    /// `orphans` until another thread takes them or the cache over. Written
+    /// under the lock.
+    orphaned: AtomicU32,
+    entries: [AtomicU32; CACHE_SLOTS],
 }
 
-// SAFETY: I13 — the non-atomic state is plain integers, reached only with
-// the lock held, which orders every access after the previous holder's.
-// (`Send` is derived: nothing in a cache is tied to a thread.)
-unsafe impl Sync for Cache {}
-
-/// A locked cache; unlocks when dropped.
+/// A locked cache; unlocks when dropped, leaving [`STOLEN`] as
+/// `unlock_to` says.
 struct Locked<'a> {
     cache: &'a Cache,
+    /// The lock word to store when unlocking (`0` or [`STOLEN`]).
+    unlock_to: u32,
 }
 
 impl Cache {
     fn new() -> Self {
         Self {
             lock: AtomicU32::new(0),
+            stolen_ops: AtomicU32::new(0),
+            busy: AtomicU32::new(0),
             out: AtomicU64::new(0),
             #[cfg(all(feature = "std", not(fastalloc_loom)))]
             registered: crate::sync::AtomicBool::new(false),
-            state: UnsafeCell::new(State {
-                len: 0,
-                version: 0,
-                orphaned: false,
-                entries: [0; CACHE_SLOTS],
-            }),
+            len: AtomicU32::new(0),
+            orphaned: AtomicU32::new(0),
+            entries: core::array::from_fn(|_| AtomicU32::new(0)),
         }
+    }
+
+    /// Runs `f` on the cache as its owner thread: without a read-modify-
+    /// write when no other thread holds the lock (I14), under the lock
+    /// otherwise. Only the owner thread calls it, and `f` runs no user code.
+    #[inline(always)]
+    fn owned<R>(&self, f: impl FnOnce(&Cache) -> R) -> R {
+        self.busy.store(1, Ordering::Relaxed);
+        // The store above is ordered before the load below against any
+        // thread that takes the lock and then runs the heavy barrier (I14).
+        barrier::light();
+        // Acquire: the last holder's writes happen-before ours.
+        if self.lock.load(Ordering::Acquire) == 0 {
+            let result = f(self);
+            // Release: our writes happen-before a holder that sees us idle.
+            self.busy.store(0, Ordering::Release);
+            result
+        } else {
+            // Not idle-waited for while we wait for the lock.
+            self.busy.store(0, Ordering::Release);
+            self.owned_locked(f)
+        }
+    }
+
+    /// [`owned`](Self::owned) while another thread holds the lock: wait
+    /// for it.
+    #[cold]
+    #[inline(never)]
+    fn owned_locked<R>(&self, f: impl FnOnce(&Cache) -> R) -> R {
+        let mut locked = self.lock();
+        let result = f(self);
+        if locked.unlock_to & STOLEN != 0 {
+            let ops = self.stolen_ops.load(Ordering::Relaxed) + 1;
+            if ops >= STOLEN_OPS {
+                // Back to the lock-free section: the next stealer pays a
+                // barrier for this cache again.
+                locked.unlock_to = 0;
+                self.stolen_ops.store(0, Ordering::Relaxed);
+            } else {
+                self.stolen_ops.store(ops, Ordering::Relaxed);
+            }
+        }
+        result
     }
 
     #[inline(always)]
     fn lock(&self) -> Locked<'_> {
-        // Acquire: the previous holder's entries (and, through them, the
-        // slots it released) happen-before our use (I4, I13).
-        if self
-            .lock
-            .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            self.lock_contended();
-        }
-        Locked { cache: self }
+        self.try_lock().unwrap_or_else(|| self.lock_contended())
     }
 
     /// The lock if it is free now.
@@ -139,12 +202,19 @@ impl Cache {
         // Build the guard only on success: a `Locked` unlocks when dropped,
         // so one made and thrown away on failure would unlock the holder's
         // lock (`then_some` evaluates its argument either way).
-        if self
-            .lock
-            .compare_exchange(0, 1, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+        let word = self.lock.load(Ordering::Relaxed);
+        // Acquire: the previous holder's entries (and, through them, the
+        // slots it released) happen-before our use (I4, I13).
+        if word & HELD == 0
+            && self
+                .lock
+                .compare_exchange(word, word | HELD, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
         {
-            Some(Locked { cache: self })
+            Some(Locked {
+                cache: self,
+                unlock_to: word,
+            })
         } else {
             None
         }
@@ -152,17 +222,14 @@ impl Cache {
 
     #[cold]
     #[inline(never)]
-    fn lock_contended(&self) {
+    fn lock_contended(&self) -> Locked<'_> {
         let backoff = Backoff::new();
         loop {
-            backoff.spin();
-            if self.lock.load(Ordering::Relaxed) == 0
-                && self
-                    .lock
-                    .compare_exchange_weak(0, 1, Ordering::Acquire, Ordering::Relaxed)
-                    .is_ok()
-            {
-                return;
+            // The holder may be a stealer that was preempted: yield after
+            // a few spins.
+            backoff.snooze();
+            if let Some(locked) = self.try_lock() {
+                return locked;
             }
         }
     }
@@ -174,15 +241,50 @@ impl Cache {
         let out = self.out.load(Ordering::Relaxed);
         self.out.store(out.wrapping_add(delta), Ordering::Relaxed);
     }
+
+    /// Pops the top entry. Only the owner in its section or a lock holder.
+    #[inline(always)]
+    fn pop(&self) -> Option<u32> {
+        let top = self.len.load(Ordering::Relaxed).checked_sub(1)?;
+        self.len.store(top, Ordering::Relaxed);
+        Some(self.entries[top as usize].load(Ordering::Relaxed))
+    }
+
+    /// Pushes `entry`; the caller checked there is room. Only the owner in
+    /// its section or a lock holder.
+    #[inline(always)]
+    fn push(&self, entry: u32) {
+        let len = self.len.load(Ordering::Relaxed);
+        self.entries[len as usize].store(entry, Ordering::Relaxed);
+        self.len.store(len + 1, Ordering::Relaxed);
+    }
+
+    /// The number of entries (owner or lock holder).
+    #[inline(always)]
+    fn len(&self) -> u32 {
+        self.len.load(Ordering::Relaxed)
+    }
 }
 
 impl Locked<'_> {
-    /// Runs `f` on the cache's state.
-    #[inline(always)]
-    fn with<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
-        // SAFETY: I13 — we hold the cache's lock, so no other reference to
-        // its state exists while `f` runs.
-        self.cache.state.with_mut(|state| f(unsafe { &mut *state }))
+    /// Whether a stealer made this cache's owner take the lock (and the
+    /// owner has not gone back to its lock-free section since): the owner
+    /// is not in that section, and cannot enter it while we hold the lock,
+    /// without a barrier of ours (I14).
+    #[inline]
+    fn stolen(&self) -> bool {
+        self.unlock_to & STOLEN != 0
+    }
+
+    /// After the heavy barrier: waits until the owner thread is out of its
+    /// lock-free section. From then until unlocked, the cache is ours
+    /// (I14).
+    fn wait_idle(&self) {
+        let backoff = Backoff::new();
+        // Acquire: the owner's writes in its section happen-before ours.
+        while self.cache.busy.load(Ordering::Acquire) != 0 {
+            backoff.snooze();
+        }
     }
 }
 
@@ -191,31 +293,14 @@ impl Drop for Locked<'_> {
     fn drop(&mut self) {
         // Release: our entries (and the slots behind them) happen-before the
         // next holder's use (I4, I13).
-        self.cache.lock.store(0, Ordering::Release);
-    }
-}
-
-impl State {
-    #[inline(always)]
-    fn pop(&mut self) -> Option<u32> {
-        let top = self.len.checked_sub(1)?;
-        self.len = top;
-        Some(self.entries[top as usize])
-    }
-
-    /// Pushes `entry`; the caller checked there is room.
-    #[inline(always)]
-    fn push(&mut self, entry: u32) {
-        self.entries[self.len as usize] = entry;
-        self.len += 1;
-        self.version = self.version.wrapping_add(1);
+        self.cache.lock.store(self.unlock_to, Ordering::Release);
     }
 }
 
 /// Whether `cache` is `own`, the caller's.
 #[inline]
-fn is_own(own: Option<&Cache>, cache: &CachePadded<Cache>) -> bool {
-    own.is_some_and(|own| ptr::eq(own, &**cache))
+fn is_own(own: Option<&Cache>, cache: &Cache) -> bool {
+    own.is_some_and(|own| ptr::eq(own, cache))
 }
 
 /// Splits an entry into its index and fill state.
@@ -300,9 +385,11 @@ impl CachedStack {
         unsafe { StdArc::increment_strong_count(ptr) };
         // SAFETY: I13 — the count just taken is the one this `Arc` owns.
         let cache = unsafe { StdArc::from_raw(ptr) };
-        if cache.lock().with(|state| mem::take(&mut state.orphaned)) {
+        let locked = cache.lock();
+        if cache.orphaned.swap(0, Ordering::Relaxed) != 0 {
             self.orphans.fetch_sub(1, Ordering::Relaxed);
         }
+        drop(locked);
         cache.registered.store(true, Ordering::Relaxed);
         let hook = exit::Hook {
             cache,
@@ -317,13 +404,15 @@ impl CachedStack {
     }
 
     /// Moves the entries of orphaned caches into `own` (its lock held by
-    /// the caller, `state` its state); what does not fit goes to the shared
-    /// stack. Holding our lock, we only *try* the others' locks: two
-    /// refilling threads never wait for each other (a busy cache is skipped;
-    /// stealing still reaches it).
+    /// the caller); what does not fit goes to the shared stack. Holding our
+    /// lock, we only *try* the others' locks: two refilling threads never
+    /// wait for each other (a busy cache is skipped; stealing still reaches
+    /// it). An orphaned cache has no owner in a lock-free section (its owner
+    /// exited, and a next owner takes the lock before it uses the cache), so
+    /// its lock alone gives us its entries (I14).
     #[cold]
     #[inline(never)]
-    fn adopt_orphans<S: Words<W = AtomicU32>>(&self, words: &S, own: &Cache, state: &mut State) {
+    fn adopt_orphans<S: Words<W = AtomicU32>>(&self, words: &S, own: &Cache) {
         for (_, cache) in self.caches() {
             if ptr::eq(&**cache, own) {
                 continue;
@@ -331,22 +420,26 @@ impl CachedStack {
             let Some(locked) = cache.try_lock() else {
                 continue;
             };
-            locked.with(|orphan| {
-                if !mem::take(&mut orphan.orphaned) {
-                    return;
+            if cache.orphaned.swap(0, Ordering::Relaxed) == 0 {
+                continue;
+            }
+            self.orphans.fetch_sub(1, Ordering::Relaxed);
+            while let Some(entry) = cache.pop() {
+                if own.len() < self.limit {
+                    own.push(entry);
+                } else {
+                    // SAFETY: I1, I13 — a free index we just took from the
+                    // orphan, under its lock, and hold alone.
+                    unsafe { self.shared.put_chain(words, &[entry]) };
                 }
-                self.orphans.fetch_sub(1, Ordering::Relaxed);
-                while let Some(entry) = orphan.pop() {
-                    if state.len < self.limit {
-                        state.push(entry);
-                    } else {
-                        // SAFETY: I1, I13 — a free index we just took from
-                        // the orphan, under its lock, and hold alone.
-                        unsafe { self.shared.put_chain(words, &[entry]) };
-                    }
-                }
-            });
+            }
+            drop(locked);
         }
+    }
+
+    /// The number of caches made so far (never falls).
+    fn made(&self) -> usize {
+        self.caches().count()
     }
 
     /// Every cache made so far, with its serial.
@@ -359,7 +452,7 @@ impl CachedStack {
     }
 
     /// The cache was empty (or there is none): refill it from the shared
-    /// stack, or take any index another thread holds free.
+    /// stack, or take free indices another thread's cache holds.
     #[cold]
     #[inline(never)]
     fn pop_slow<S: Words<W = AtomicU32>>(
@@ -369,15 +462,16 @@ impl CachedStack {
     ) -> Option<(u32, bool)> {
         if let Some(cache) = cache {
             // Refill under our lock, so the batch is never in flight where a
-            // stealer's double collect cannot see it (I13).
+            // stealer cannot see it (I13). We are the owner: no stealer is
+            // in, and our own lock-free section is not running.
             let locked = cache.lock();
-            let got = locked.with(|state| {
-                if let Some(entry) = state.pop() {
+            let got = (|| {
+                if let Some(entry) = cache.pop() {
                     return Some(entry);
                 }
                 if self.orphans.load(Ordering::Relaxed) != 0 {
-                    self.adopt_orphans(words, cache, state);
-                    if let Some(entry) = state.pop() {
+                    self.adopt_orphans(words, cache);
+                    if let Some(entry) = cache.pop() {
                         return Some(entry);
                     }
                 }
@@ -386,10 +480,11 @@ impl CachedStack {
                 let n = self.shared.take_batch(words, &mut batch[..want]);
                 // Keep the rest so that the next one taken is `batch[1]`.
                 for &entry in batch[1..n.max(1)].iter().rev() {
-                    state.push(entry);
+                    cache.push(entry);
                 }
                 (n > 0).then_some(batch[0])
-            });
+            })();
+            drop(locked);
             if let Some(entry) = got {
                 cache.count(1);
                 return Some(unpack(entry));
@@ -398,43 +493,83 @@ impl CachedStack {
         self.steal(words, cache)
     }
 
-    /// Takes a free index from the shared stack or any cache; `None` only
-    /// if, at one instant while it looked, every index was out.
+    /// Takes a free index from the shared stack or another thread's cache
+    /// (and, into `own`, up to half of that cache's entries); `None` only if,
+    /// at one instant while it looked, every index was out.
+    ///
+    /// One pass locks every cache (in serial order, so stealers never wait
+    /// for each other in a cycle), runs one heavy barrier for all of them,
+    /// and waits for each owner to leave its lock-free section (I14): from
+    /// then on no cache changes until the pass unlocks them. If all are
+    /// empty, the shared head did not move since the shared stack was found
+    /// empty, and no cache was made meanwhile, every index was out at that
+    /// instant.
     fn steal<S: Words<W = AtomicU32>>(
         &self,
         words: &S,
         own: Option<&Cache>,
     ) -> Option<(u32, bool)> {
-        let mut versions = [0u64; CACHES];
         loop {
             let head = self.shared.head_word();
             if let Some(entry) = self.shared.pop(words) {
                 return Some(entry);
             }
+            let mut held: [Option<Locked<'_>>; CACHES] = core::array::from_fn(|_| None);
+            let mut made = 0;
             for (serial, cache) in self.caches() {
-                if is_own(own, cache) {
-                    // Only its owner (us) pushes into our cache.
-                    continue;
-                }
-                let locked = cache.lock();
-                match locked.with(|state| state.pop().ok_or(state.version)) {
-                    Ok(entry) => {
-                        self.shared.count(1);
-                        return Some(unpack(entry));
-                    }
-                    Err(version) => versions[serial] = version,
-                }
+                held[serial] = Some(cache.lock());
+                made += 1;
             }
-            // Everything looked empty; was it empty all at once?
-            if self.shared.head_word() != head {
+            if made == 0 {
+                if self.shared.head_word() == head && self.made() == 0 {
+                    return None;
+                }
                 continue;
             }
-            let unchanged = self.caches().all(|(serial, cache)| {
-                is_own(own, cache)
-                    // A cache made since the scan started at version 0.
-                    || cache.lock().with(|state| state.version) == versions[serial]
-            });
-            if unchanged {
+            // One barrier for every cache whose owner may be in its
+            // lock-free section; none if all were stolen from before.
+            if held
+                .iter()
+                .flatten()
+                .any(|locked| !is_own(own, locked.cache) && !locked.stolen())
+            {
+                barrier::heavy();
+            }
+            let mut victim: Option<&Cache> = None;
+            for locked in held.iter_mut().flatten() {
+                if is_own(own, locked.cache) {
+                    // Only its owner (us) pushes into our cache, and it
+                    // was empty.
+                    continue;
+                }
+                if !locked.stolen() {
+                    locked.wait_idle();
+                    // Its owner takes the lock from now on, so the next
+                    // pass needs no barrier for it.
+                    locked.unlock_to = STOLEN;
+                }
+                if locked.cache.len() > victim.map_or(0, Cache::len) {
+                    victim = Some(locked.cache);
+                }
+            }
+            if let Some(victim) = victim {
+                let first = victim.pop();
+                if let Some(own) = own {
+                    // Half of what is left, into our cache (empty, locked
+                    // above): the next gets find them there.
+                    let take = victim.len().div_ceil(2).min(self.limit - own.len());
+                    for _ in 0..take {
+                        if let Some(entry) = victim.pop() {
+                            own.push(entry);
+                        }
+                    }
+                }
+                drop(held);
+                self.shared.count(1);
+                return first.map(unpack);
+            }
+            // Everything looked empty; was it empty all at once?
+            if self.shared.head_word() == head && self.made() == made {
                 return None;
             }
         }
@@ -452,7 +587,10 @@ impl CachedStack {
         self.caches()
             .find(|&(s, _)| s == serial)
             .map_or(0, |(_, cache)| {
-                cache.lock().with(|state| state.len as usize)
+                let locked = cache.lock();
+                barrier::heavy();
+                locked.wait_idle();
+                cache.len() as usize
             })
     }
 }
@@ -465,6 +603,11 @@ impl FreeList for CachedStack {
     fn new(capacity: usize, words: &[AtomicU32]) -> Self {
         let limit = cache_limit(capacity);
         let caches = if limit == 0 { 0 } else { CACHES };
+        if caches > 0 {
+            // Choose the barrier pair (and register for membarrier) now,
+            // not on the first get.
+            barrier::prepare();
+        }
         Self {
             shared: TreiberStack::new(capacity, words),
             limit,
@@ -479,9 +622,7 @@ impl FreeList for CachedStack {
     fn pop<S: Words<W = AtomicU32>>(&self, words: &S) -> Option<(u32, bool)> {
         let cache = self.current();
         if let Some(cache) = cache {
-            let locked = cache.lock();
-            if let Some(entry) = locked.with(State::pop) {
-                drop(locked);
+            if let Some(entry) = cache.owned(Cache::pop) {
                 cache.count(1);
                 return Some(unpack(entry));
             }
@@ -493,24 +634,28 @@ impl FreeList for CachedStack {
     unsafe fn push<S: Words<W = AtomicU32>>(&self, words: &S, index: u32, filled: bool) {
         let entry = Entry::new(index, filled).0;
         if let Some(cache) = self.current() {
-            let locked = cache.lock();
             let limit = self.limit;
-            locked.with(|state| {
-                if state.len == limit {
-                    // Full: the older half goes to the shared stack, under
-                    // our lock (I13).
-                    let half = (limit - limit / 2) as usize;
+            cache.owned(|cache| {
+                if cache.len() == limit {
+                    // Full: the older half goes to the shared stack, in our
+                    // section (I13, I14).
+                    let half = limit - limit / 2;
+                    let mut older = [0u32; CACHE_SLOTS];
+                    for (slot, entry) in older.iter_mut().zip(&cache.entries[..half as usize]) {
+                        *slot = entry.load(Ordering::Relaxed);
+                    }
+                    for position in half..limit {
+                        let entry = cache.entries[position as usize].load(Ordering::Relaxed);
+                        cache.entries[(position - half) as usize].store(entry, Ordering::Relaxed);
+                    }
+                    cache.len.store(limit - half, Ordering::Relaxed);
                     // SAFETY: I1, I13 — these entries are free indices held
-                    // only by this cache, whose lock we hold; they leave it
-                    // below.
-                    unsafe { self.shared.put_chain(words, &state.entries[..half]) };
-                    state.entries.copy_within(half..limit as usize, 0);
-                    state.len -= half as u32;
+                    // only by this cache, in our section; they just left it.
+                    unsafe { self.shared.put_chain(words, &older[..half as usize]) };
                 }
-                state.push(entry);
+                cache.push(entry);
             });
             cache.count(u64::MAX);
-            drop(locked);
             return;
         }
         // SAFETY: the caller's contract.
@@ -583,13 +728,14 @@ mod exit {
     impl ThreadExit for Hook {
         fn exit(&self) -> bool {
             self.cache.registered.store(false, Ordering::Relaxed);
+            // We are the owner, out of its section for good: the lock
+            // alone gives us the cache (I14).
             let locked = self.cache.lock();
-            locked.with(|state| {
-                if state.len > 0 && !state.orphaned {
-                    state.orphaned = true;
-                    self.orphans.fetch_add(1, Ordering::Relaxed);
-                }
-            });
+            if self.cache.len() > 0 && self.cache.orphaned.load(Ordering::Relaxed) == 0 {
+                self.cache.orphaned.store(1, Ordering::Relaxed);
+                self.orphans.fetch_add(1, Ordering::Relaxed);
+            }
+            drop(locked);
             true
         }
 
@@ -620,19 +766,17 @@ mod loom_lock {
                 // Fails whenever the main thread holds the lock; must then
                 // leave it held.
                 if let Some(locked) = other.try_lock() {
-                    locked.with(|state| state.push(1));
+                    locked.cache.push(1);
                 }
                 let locked = other.lock();
-                locked.with(|state| state.push(2));
+                locked.cache.push(2);
             });
             let locked = cache.lock();
-            locked.with(|state| {
-                state.push(3);
-                state.pop()
-            });
+            locked.cache.push(3);
+            locked.cache.pop();
             drop(locked);
             t.join().unwrap();
-            let len = cache.lock().with(|state| state.len);
+            let len = cache.lock().cache.len();
             assert!((1..=2).contains(&len), "{len}");
         });
     }

@@ -11,6 +11,8 @@
 //! run. `ci/sync-paths.sh` fails the build if another file names these types
 //! directly.
 
+pub(crate) mod barrier;
+
 #[cfg(not(fastalloc_loom))]
 pub(crate) use self::std_types::*;
 
