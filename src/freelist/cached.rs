@@ -428,8 +428,9 @@ impl CachedStack {
                 if own.len() < self.limit {
                     own.push(entry);
                 } else {
-                    // SAFETY: I1, I13 — a free index we just took from the
-                    // orphan, under its lock, and hold alone.
+                    // SAFETY: I1, I13, I14 — a free index we just took from
+                    // the orphan (no owner section runs there), under its
+                    // lock, and hold alone.
                     unsafe { self.shared.put_chain(words, &[entry]) };
                 }
             }
@@ -649,8 +650,10 @@ impl FreeList for CachedStack {
                         cache.entries[(position - half) as usize].store(entry, Ordering::Relaxed);
                     }
                     cache.len.store(limit - half, Ordering::Relaxed);
-                    // SAFETY: I1, I13 — these entries are free indices held
-                    // only by this cache, in our section; they just left it.
+                    // SAFETY: I1, I13, I14 — these entries are free indices
+                    // held only by this cache, which no other thread touches
+                    // during our section (or while we hold its lock); they
+                    // just left it.
                     unsafe { self.shared.put_chain(words, &older[..half as usize]) };
                 }
                 cache.push(entry);
