@@ -9,7 +9,7 @@
 //! thread's teardown (another thread-local's destructor) gets no serial and
 //! falls back to whatever the caller does without one.
 
-use crate::sync::StdMutex as Mutex;
+use crate::sync::{Ordering, StdAtomicU64, StdMutex as Mutex};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
@@ -57,10 +57,43 @@ std::thread_local! {
     /// The serial, or `UNASSIGNED` / `GONE`. No destructor, so reading it is
     /// a plain load at any point of the thread's life.
     static SERIAL: Cell<usize> = const { Cell::new(UNASSIGNED) };
+    /// The per-thread state a pool last found for this thread: its pool id
+    /// (0: none) and a pointer to the state. No destructor: one load.
+    static LAST: Cell<(u64, *const ())> = const { Cell::new((0, core::ptr::null())) };
+}
+
+/// The next pool id; ids start at 1 and are never reused.
+static POOL_IDS: StdAtomicU64 = StdAtomicU64::new(1);
+
+/// A new pool id, unique in the process for its whole life.
+pub(crate) fn pool_id() -> u64 {
+    // Relaxed: only uniqueness matters. 2^64 ids are never used up.
+    POOL_IDS.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The state pool `id` last recorded for the calling thread with
+/// [`set_last`], if it was the last pool to record one and the thread's
+/// exit hooks have not started.
+#[inline(always)]
+pub(crate) fn last(id: u64) -> Option<*const ()> {
+    let (last, state) = LAST.get();
+    (last == id).then_some(state)
+}
+
+/// Records `state` as pool `id`'s state for the calling thread (one entry:
+/// it replaces any other pool's). The caller keeps `state` valid for as
+/// long as pool `id` lives, and records it only once the thread's exit hook
+/// for it is registered (I12).
+#[inline]
+pub(crate) fn set_last(id: u64, state: *const ()) {
+    LAST.set((id, state));
 }
 
 impl Drop for ThreadState {
     fn drop(&mut self) {
+        // From here on no pool finds this thread's state by its one-entry
+        // cache: the hooks below may hand that state to a next owner.
+        LAST.set((0, core::ptr::null()));
         let serial = SERIAL.replace(GONE);
         let mut reusable = true;
         // Hooks may register nothing new: the state is being destroyed, and

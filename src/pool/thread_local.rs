@@ -144,6 +144,9 @@ fn bucket_of(serial: usize) -> (usize, usize) {
 /// });
 /// ```
 pub struct ThreadLocalPool<T> {
+    /// This pool's id, never reused: the key of the thread's one-entry
+    /// cache of its per-thread core (I12).
+    id: u64,
     hooks: Arc<SharedHooks<T>>,
     /// Every thread's core is built from this.
     layout: Layout,
@@ -174,6 +177,7 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
 
     pub(crate) fn from_parts(layout: Layout, hooks: SharedHooks<T>) -> Self {
         Self {
+            id: thread::pool_id(),
             hooks: Arc::new(hooks),
             layout,
             table: core::array::from_fn(|_| OnceLock::new()),
@@ -181,18 +185,35 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     }
 
     /// The calling thread's pool, made (and registered with the thread's
-    /// exit hook) on first use.
-    #[inline]
+    /// exit hook) on first use. A hit in the thread's one-entry cache is one
+    /// thread-local load and a compare.
+    #[inline(always)]
     fn local(&self) -> &PerThreadCore<T> {
-        let (bucket, offset) = bucket_of(serial());
-        if let Some(slots) = self.table[bucket].get() {
-            if let Some(core) = slots[offset].get() {
-                if core.core.hooks().registered.get() {
-                    return &core.core;
-                }
-            }
+        if let Some(core) = thread::last(self.id) {
+            // SAFETY: I12 — the entry for this pool's id (ids are never
+            // reused) was recorded by `find_local` on this thread: a pointer
+            // to this thread's core, registered, in the pool's table, which
+            // keeps it alive and in place while the pool (borrowed here)
+            // lives; the entry was cleared before the thread's exit hooks
+            // could hand the core to another thread.
+            return unsafe { &*core.cast::<PerThreadCore<T>>() };
         }
-        self.make_local(bucket, offset)
+        self.find_local()
+    }
+
+    /// [`local`](Self::local) past the one-entry cache: the table lookup;
+    /// records the core in the cache.
+    #[inline(never)]
+    fn find_local(&self) -> &PerThreadCore<T> {
+        let (bucket, offset) = bucket_of(serial());
+        let core = match self.table[bucket].get().and_then(|slots| slots[offset].get()) {
+            Some(core) if core.core.hooks().registered.get() => &core.core,
+            _ => self.make_local(bucket, offset),
+        };
+        if core.hooks().registered.get() {
+            thread::set_last(self.id, (core as *const PerThreadCore<T>).cast());
+        }
+        core
     }
 
     #[cold]

@@ -23,6 +23,11 @@ pub(crate) use self::loom_types::*;
 /// model: the thread-local pool's table and the caches' exit hooks.
 #[cfg_attr(not(feature = "std"), allow(unused_imports))]
 pub(crate) use alloc::sync::{Arc as StdArc, Weak as StdWeak};
+/// A standard atomic even under loom, for state loom does not model: the
+/// counter of `ThreadLocalPool` ids (a `static`, which loom atomics cannot
+/// be).
+#[cfg(feature = "std")]
+pub(crate) use core::sync::atomic::AtomicU64 as StdAtomicU64;
 /// The standard `Mutex` even under loom: the thread serial allocator, which
 /// loom does not model (loom threads have no serials).
 #[cfg(feature = "std")]
