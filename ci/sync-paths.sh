@@ -2,7 +2,7 @@
 # Every atomic, Arc and UnsafeCell of the library goes through `crate::sync`, so
 # loom sees each access. Fails if any other source file names them directly.
 # (clippy's disallowed-types cannot express this: it resolves the re-exports in
-# `sync.rs` back to the same std types.)
+# `src/sync/` back to the same std types.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pattern='(std|core|alloc)::(sync::(atomic|Arc)|cell::UnsafeCell)|loom::'

@@ -12,7 +12,10 @@ library only.
 
 import html
 import json
+import datetime
 import math
+import os
+import platform
 import pathlib
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -25,6 +28,7 @@ GROUPS = [
     ("threads_1", "1 thread sharing"),
     ("threads_2", "2 threads sharing"),
     ("threads_4", "4 threads sharing"),
+    ("exhaustion", "exhaustion-heavy: 4 threads, 8 objects"),
     ("producer_consumer", "producer/consumer"),
 ]
 
@@ -76,52 +80,59 @@ def table(results):
     return "\n".join(lines)
 
 
-def chart(results):
-    """Horizontal bars, one panel per group, log-scaled ns/op."""
-    panels = [(g, t) for g, t in GROUPS if g in results]
-    row_h, label_w, bar_w, pad = 16, 230, 420, 12
-    lo, hi = 0.5, 2000.0
-
-    def x(ns):
-        ns = min(max(ns, lo), hi)
-        return label_w + bar_w * (math.log10(ns) - math.log10(lo)) / (
-            math.log10(hi) - math.log10(lo)
+def machine():
+    """The machine and date the run was on, for the chart's caption."""
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
         )
+    except (OSError, StopIteration):
+        cpu = platform.processor() or platform.machine()
+    cores = os.cpu_count()
+    return f"{cpu}, {cores} cores, {platform.system()}; {datetime.date.today().isoformat()}"
 
-    out, y = [], pad
+
+def chart(results):
+    """Horizontal bars, one panel per group, each on its own linear axis
+    (0 to the slowest contender of the panel, capped at 8x the fastest so a
+    slow outlier does not flatten the rest; capped bars end in an arrow)."""
+    panels = [(g, t) for g, t in GROUPS if g in results]
+    row_h, label_w, bar_w, pad = 16, 260, 400, 12
+    out, y = [], pad + 18
+    out.append(
+        f'<text x="{pad}" y="{pad + 6}" fill="#495057">{html.escape(machine())}; '
+        f"criterion medians of one run, ns per op (linear, each panel its own scale)</text>"
+    )
     for group, title in panels:
         rows = sorted(results[group].items(), key=lambda kv: kv[1])
+        top = min(rows[-1][1], 8 * rows[0][1])
         out.append(
             f'<text x="{pad}" y="{y + 12}" font-weight="bold">{html.escape(title)}</text>'
         )
         y += 20
         for name, ns in rows:
             color = "#d9480f" if ours(name) else "#868e96"
+            w = bar_w * min(ns, top) / top
             out.append(
                 f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{html.escape(name)}</text>'
             )
             out.append(
-                f'<rect x="{label_w}" y="{y + 2}" width="{x(ns) - label_w:.1f}" '
+                f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" '
                 f'height="{row_h - 4}" fill="{color}"/>'
             )
-            out.append(f'<text x="{x(ns) + 4:.1f}" y="{y + 12}">{ns:.1f}</text>')
+            mark = " \u203a" if ns > top else ""
+            out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 12}">{ns:.1f}{mark}</text>')
             y += row_h
         y += pad
-    # Axis ticks.
-    ticks = []
-    for t in [1, 10, 100, 1000]:
-        ticks.append(
-            f'<line x1="{x(t):.1f}" y1="{pad}" x2="{x(t):.1f}" y2="{y}" stroke="#dee2e6"/>'
-            f'<text x="{x(t):.1f}" y="{y + 14}" text-anchor="middle">{t} ns</text>'
-        )
-    width, height = label_w + bar_w + 80, y + 30
+    width, height = label_w + bar_w + 90, y + 20
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'font-family="sans-serif" font-size="11">'
         f'<rect width="100%" height="100%" fill="white"/>'
-        + "".join(ticks)
         + "".join(out)
-        + f'<text x="{label_w}" y="{height - 4}" fill="#495057">ns per op (log scale); '
+        + f'<text x="{label_w}" y="{height - 4}" fill="#495057">'
         f"orange: fastalloc, grey: peers</text></svg>\n"
     )
 

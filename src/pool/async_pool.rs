@@ -17,9 +17,10 @@
 //!   to the next waiter, so no release is lost.
 //!
 //! A waiter registers before the attempt that may fail, and a release
-//! checks for waiters after its push (both sides with a `SeqCst` fence
-//! between their write and their read), so a waiter either sees the released
-//! object or is seen by the release. No user code (`init`, wakers) runs
+//! checks for waiters after its push (the release with the light side of
+//! the crate's barrier pair between its write and its read, the waiter with
+//! the heavy side), so a waiter either sees the released object or is seen
+//! by the release. No user code (`init`, wakers) runs
 //! under the mutex: see `wait_list.rs`.
 //!
 //! [`ThreadSafePool`]: crate::ThreadSafePool
@@ -133,7 +134,7 @@ impl<T> AsyncPool<T> {
     /// # Errors
     ///
     /// [`PoolExhausted`] when every object is in use.
-    #[inline]
+    #[inline(always)]
     pub fn try_get(&self) -> Result<AsyncGuard<'_, T>, PoolExhausted> {
         wake_on_unwind(&self.waiters, || Lease::acquire(&*self.core)).map(|lease| self.guard(lease))
     }

@@ -109,7 +109,7 @@ impl<T> FixedPool<T> {
     /// # Panics
     ///
     /// If `init` panics; the pool stays usable and the slot stays free.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self) -> Result<FixedGuard<'_, T>, PoolExhausted> {
         Lease::acquire(&self.core).map(|lease| FixedGuard { lease })
     }

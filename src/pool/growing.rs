@@ -93,7 +93,7 @@ impl<T> GrowingPool<T> {
     /// # Panics
     ///
     /// If `init` panics; the pool stays usable and the slot stays free.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self) -> Result<GrowingGuard<'_, T>, PoolExhausted> {
         Lease::acquire(&self.core).map(|lease| GrowingGuard { lease })
     }

@@ -206,7 +206,10 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     #[inline(never)]
     fn find_local(&self) -> &PerThreadCore<T> {
         let (bucket, offset) = bucket_of(serial());
-        let core = match self.table[bucket].get().and_then(|slots| slots[offset].get()) {
+        let core = match self.table[bucket]
+            .get()
+            .and_then(|slots| slots[offset].get())
+        {
             Some(core) if core.core.hooks().registered.get() => &core.core,
             _ => self.make_local(bucket, offset),
         };
@@ -264,7 +267,7 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
     /// # Panics
     ///
     /// If `init` panics; the pool stays usable and the slot stays free.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self) -> Result<ThreadLocalGuard<'_, T>, PoolExhausted> {
         Lease::acquire(self.local()).map(|lease| ThreadLocalGuard { lease })
     }

@@ -105,7 +105,7 @@ impl<T> ThreadSafePool<T> {
     /// # Panics
     ///
     /// If `init` panics; the pool stays usable and the slot stays free.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self) -> Result<ThreadSafeGuard<'_, T>, PoolExhausted> {
         Lease::acquire(&*self.core).map(|lease| ThreadSafeGuard { lease })
     }
@@ -133,7 +133,7 @@ impl<T> ThreadSafePool<T> {
     /// # Errors
     ///
     /// [`PoolExhausted`] when all `capacity` objects are held by guards.
-    #[inline]
+    #[inline(always)]
     pub fn get_owned(self: &alloc::sync::Arc<Self>) -> Result<OwnedGuard<T>, PoolExhausted> {
         Lease::acquire(Arc::clone(&self.core)).map(|lease| OwnedGuard { lease })
     }

@@ -10,9 +10,12 @@
 //! The protocol, for a waiter W and a release R of the same pool:
 //!
 //! * W registers (counted in `waiting`, under the mutex) before its attempt
-//!   that may fail; R pushes its object before it reads `waiting`; both put
-//!   a `SeqCst` fence between the two. So either W's attempt sees R's object,
-//!   or R sees W counted and takes the mutex.
+//!   that may fail; R pushes its object before it reads `waiting`; between
+//!   the two, R runs the light side of the barrier pair of
+//!   `crate::sync::barrier` (a compiler fence with `membarrier`, else a
+//!   `SeqCst` fence) and W, the rare and already waiting side, the heavy
+//!   one. So either W's attempt sees R's object, or R sees W counted and
+//!   takes the mutex (SAFETY.md I14's store-buffering argument).
 //! * A waiter *attempts* to take an object only when it is first in line:
 //!   when it registers into an empty queue with no one notified ahead of it,
 //!   or once it was notified. Notified waiters stay in `notified` until they
@@ -31,7 +34,7 @@
 //!   attempt (`try_get`, a first poll's direct take) wakes a waiter as a
 //!   release does (see `AsyncPool`).
 
-use crate::sync::{fence, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::{barrier, AtomicUsize, Mutex, MutexGuard, Ordering};
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use core::mem;
@@ -84,7 +87,7 @@ impl WaitList {
     /// first queued waiter, or leaves a credit.
     #[inline]
     pub(crate) fn released(&self) {
-        fence(Ordering::SeqCst);
+        barrier::light();
         if self.waiting.load(Ordering::Relaxed) != 0 {
             self.wake_first();
         }
@@ -288,7 +291,7 @@ impl Place {
         self.stage = Stage::Notified(id);
         let attempting = Attempting(list);
         loop {
-            fence(Ordering::SeqCst);
+            barrier::heavy();
             let got = take();
             let mut queue = list.lock();
             match got {

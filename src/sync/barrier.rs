@@ -165,15 +165,28 @@ mod imp {
 
         /// A full memory barrier on every running thread of the process.
         pub(super) fn expedited() {
-            if membarrier(CMD_PRIVATE_EXPEDITED) != 0 {
-                // Cannot happen after a successful registration (the only
-                // errors are an unknown command and a missing registration).
-                // Owners already rely on it: going on would be unsound.
-                std::eprintln!(
-                    "fastalloc: membarrier(PRIVATE_EXPEDITED) failed after registration: {}",
-                    std::io::Error::last_os_error()
-                );
-                std::process::abort();
+            loop {
+                if membarrier(CMD_PRIVATE_EXPEDITED) == 0 {
+                    return;
+                }
+                let error = std::io::Error::last_os_error();
+                match error.raw_os_error() {
+                    // The kernel could not allocate its CPU mask, or a
+                    // signal came in: try again.
+                    Some(libc::ENOMEM | libc::EINTR | libc::EAGAIN) => std::thread::yield_now(),
+                    // Refused after a successful registration (a seccomp
+                    // filter of this thread alone, say). Owners already rely
+                    // on it: going on would be unsound.
+                    _ => {
+                        std::eprintln!(
+                            "fastalloc: membarrier(PRIVATE_EXPEDITED) failed after registration: \
+                             {error}; aborting (a thread-specific seccomp filter that refuses \
+                             membarrier cannot be used with fastalloc's shared pools; build with \
+                             --cfg fastalloc_no_membarrier to use fences instead)"
+                        );
+                        std::process::abort();
+                    }
+                }
             }
         }
     }

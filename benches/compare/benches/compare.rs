@@ -9,6 +9,8 @@
 //!   the gets (or of the releases) per object.
 //! * `threads_1`, `threads_2`, `threads_4` — that many threads doing round
 //!   trips on one shared pool; time per op per thread.
+//! * `exhaustion` — 4 threads share 8 objects, each trying to hold 3 at
+//!   once: gets fail often; time per attempt (three gets) per thread.
 //! * `producer_consumer` — one thread gets and sends objects, another
 //!   receives and releases them (over a bounded queue); time per object.
 //!
@@ -45,6 +47,27 @@ struct ObjAlloc;
 impl opool::PoolAllocator<Obj> for ObjAlloc {
     fn allocate(&self) -> Obj {
         Obj::default()
+    }
+}
+
+/// The floor for a single-thread pool: a `Vec` of objects and a `Vec<u32>`
+/// stack of free indices, no guard (the caller releases by index).
+struct VecSlab {
+    objects: Vec<Obj>,
+    free: Vec<u32>,
+}
+
+impl VecSlab {
+    fn new(n: usize) -> Self {
+        Self { objects: vec![Obj::default(); n], free: (0..n as u32).rev().collect() }
+    }
+    #[inline(always)]
+    fn get(&mut self) -> Option<u32> {
+        self.free.pop()
+    }
+    #[inline(always)]
+    fn release(&mut self, i: u32) {
+        self.free.push(i);
     }
 }
 
@@ -134,6 +157,14 @@ fn shared_contenders() -> Vec<(&'static str, RoundTrip)> {
         v.push(("object-pool Pool", Box::new(move || touch(&mut pool.try_pull().unwrap()))));
     }
     {
+        let pool = fastalloc::PoolBuilder::new(Obj::default)
+            .capacity(CAPACITY)
+            .pre_initialize(true)
+            .build_async()
+            .unwrap();
+        v.push(("fastalloc AsyncPool::try_get", Box::new(move || touch(&mut pool.try_get().unwrap()))));
+    }
+    {
         let pool = fastalloc_15::ThreadSafePool::<Obj>::new(CAPACITY).unwrap();
         v.push((
             "fastalloc 1.5 ThreadSafePool",
@@ -162,6 +193,37 @@ fn local_contenders() -> Vec<(&'static str, Box<dyn FnMut()>)> {
             .build_growing()
             .unwrap();
         v.push(("fastalloc GrowingPool", Box::new(move || touch(&mut pool.get().unwrap()))));
+    }
+    {
+        let pool = fastalloc::PoolBuilder::new(Obj::default)
+            .capacity(CAPACITY)
+            .pre_initialize(true)
+            .statistics(true)
+            .build_fixed()
+            .unwrap();
+        v.push(("fastalloc FixedPool, statistics on", Box::new(move || touch(&mut pool.get().unwrap()))));
+    }
+    {
+        // Grown from 64 to 1024 objects (five segments), every object built.
+        let pool = fastalloc::PoolBuilder::new(Obj::default)
+            .capacity(64)
+            .max_capacity(4 * CAPACITY)
+            .build_growing()
+            .unwrap();
+        let all: Vec<_> = (0..CAPACITY).map(|_| pool.get().unwrap()).collect();
+        drop(all);
+        v.push(("fastalloc GrowingPool, grown 64→1024", Box::new(move || touch(&mut pool.get().unwrap()))));
+    }
+    {
+        let mut slab = VecSlab::new(CAPACITY);
+        v.push((
+            "Vec slab + free stack (hand-written)",
+            Box::new(move || {
+                let i = slab.get().unwrap();
+                touch(&mut slab.objects[i as usize]);
+                slab.release(i);
+            }),
+        ));
     }
     {
         let pool = opool::LocalPool::new_prefilled(CAPACITY, ObjAlloc);
@@ -393,12 +455,60 @@ fn producer_consumer(c: &mut Criterion) {
     g.finish();
 }
 
+/// Exhaustion-heavy: `EXHAUST_THREADS` threads share `EXHAUST_OBJECTS`
+/// objects and each tries to hold three at once, so gets fail often and
+/// objects move between threads all the time; time per attempt per thread.
+const EXHAUST_OBJECTS: usize = 8;
+const EXHAUST_THREADS: usize = 4;
+
+fn exhaustion(c: &mut Criterion) {
+    type Attempt = Box<dyn Fn() + Sync + Send>;
+    let mut v: Vec<(&str, Attempt)> = Vec::new();
+    {
+        let pool = fastalloc::PoolBuilder::new(Obj::default)
+            .capacity(EXHAUST_OBJECTS)
+            .pre_initialize(true)
+            .build_thread_safe()
+            .unwrap();
+        v.push((
+            "fastalloc ThreadSafePool",
+            Box::new(move || {
+                let held: [_; 3] = std::array::from_fn(|_| pool.get().ok());
+                for mut o in held.into_iter().flatten() {
+                    touch(&mut o);
+                }
+            }),
+        ));
+    }
+    {
+        let q = ArrayQueue::new(EXHAUST_OBJECTS);
+        for _ in 0..EXHAUST_OBJECTS {
+            let _ = q.push(Box::new(Obj::default()));
+        }
+        v.push((
+            "crossbeam ArrayQueue<Box<T>>",
+            Box::new(move || {
+                let held: [_; 3] = std::array::from_fn(|_| q.pop());
+                for mut o in held.into_iter().flatten() {
+                    touch(&mut o);
+                    let _ = q.push(o);
+                }
+            }),
+        ));
+    }
+    let mut g = c.benchmark_group("exhaustion");
+    for (name, f) in &v {
+        g.bench_function(*name, |b| b.iter_custom(|iters| on_threads(EXHAUST_THREADS, iters, &**f)));
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2))
         .sample_size(30);
-    targets = round_trip, batch, threads, producer_consumer
+    targets = round_trip, batch, threads, exhaustion, producer_consumer
 }
 criterion_main!(benches);
