@@ -42,9 +42,7 @@ mod std_types {
     #[cfg(feature = "std")]
     pub(crate) use core::sync::atomic::AtomicBool;
     #[cfg_attr(not(feature = "std"), allow(unused_imports))]
-    pub(crate) use core::sync::atomic::{
-        fence, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
-    };
+    pub(crate) use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
     #[cfg(feature = "std")]
     pub(crate) use std::sync::{Mutex, MutexGuard};
 
