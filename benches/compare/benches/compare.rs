@@ -71,6 +71,16 @@ impl VecSlab {
     }
 }
 
+/// A crossbeam `ArrayQueue` holding `n` boxed objects: the queue-as-pool
+/// contender.
+fn filled_queue(n: usize) -> ArrayQueue<Box<Obj>> {
+    let q = ArrayQueue::new(n);
+    for _ in 0..n {
+        let _ = q.push(Box::new(Obj::default()));
+    }
+    q
+}
+
 /// One round trip per call, for any pool; `Sync` pools only (the shared
 /// workloads use the same closures).
 type RoundTrip = Box<dyn Fn() + Sync + Send>;
@@ -111,10 +121,7 @@ fn shared_contenders() -> Vec<(&'static str, RoundTrip)> {
         }),
     ));
     {
-        let q = ArrayQueue::new(CAPACITY);
-        for _ in 0..CAPACITY {
-            let _ = q.push(Box::new(Obj::default()));
-        }
+        let q = filled_queue(CAPACITY);
         v.push((
             "crossbeam ArrayQueue<Box<T>>",
             Box::new(move || {
@@ -481,10 +488,7 @@ fn exhaustion(c: &mut Criterion) {
         ));
     }
     {
-        let q = ArrayQueue::new(EXHAUST_OBJECTS);
-        for _ in 0..EXHAUST_OBJECTS {
-            let _ = q.push(Box::new(Obj::default()));
-        }
+        let q = filled_queue(EXHAUST_OBJECTS);
         v.push((
             "crossbeam ArrayQueue<Box<T>>",
             Box::new(move || {
