@@ -6,9 +6,12 @@ use crate::growth::Growth;
 use crate::pool::async_pool::AsyncPool;
 use crate::pool::fixed::FixedPool;
 use crate::pool::growing::GrowingPool;
-use crate::pool::hooks::{BoxedHooks, LocalHooks, SharedHooks};
+#[cfg(target_has_atomic = "64")]
+use crate::pool::hooks::SharedHooks;
+use crate::pool::hooks::{BoxedHooks, LocalHooks};
 #[cfg(feature = "std")]
 use crate::pool::thread_local::ThreadLocalPool;
+#[cfg(target_has_atomic = "64")]
 use crate::pool::thread_safe::ThreadSafePool;
 use crate::slab::{Grows, Settings};
 use alloc::boxed::Box;
@@ -181,6 +184,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     /// # Panics
     ///
     /// If `pre_initialize` is set and `init` panics.
+    #[cfg(target_has_atomic = "64")]
     pub fn build_thread_safe(self) -> Result<ThreadSafePool<T>, ConfigError>
     where
         T: Send,
@@ -241,6 +245,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     }
 
     /// Boxes the closures for a pool used from many threads.
+    #[cfg(target_has_atomic = "64")]
     fn shared_hooks(self) -> SharedHooks<T>
     where
         F: Send + Sync + 'static,

@@ -2,8 +2,18 @@
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+// Without 64-bit atomics only the single-thread pools are built; the
+// lock-free words and tags they do not use are left in place.
+#![cfg_attr(not(target_has_atomic = "64"), allow(dead_code))]
 
 extern crate alloc;
+
+// The `std` pools share words between threads with 64-bit atomics.
+#[cfg(all(feature = "std", not(target_has_atomic = "64")))]
+compile_error!(
+    "fastalloc's `std` feature needs 64-bit atomics, which this target lacks; \
+     depend on fastalloc with `default-features = false` for FixedPool and GrowingPool"
+);
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
@@ -34,6 +44,7 @@ pub use pool::fixed::{FixedGuard, FixedPool, Pool};
 pub use pool::growing::{GrowingGuard, GrowingPool};
 #[cfg(feature = "std")]
 pub use pool::thread_local::{ThreadLocalGuard, ThreadLocalPool};
+#[cfg(target_has_atomic = "64")]
 pub use pool::thread_safe::{OwnedGuard, ThreadSafeGuard, ThreadSafePool};
 pub use stats::StatsSnapshot;
 pub use tag::MAX_CAPACITY;

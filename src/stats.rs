@@ -3,6 +3,7 @@
 //! (plain cells, owner-written atomics or shared atomics, chosen by the
 //! pool's free list).
 
+#[cfg(target_has_atomic = "64")]
 use crate::sync::{AtomicU64, Ordering};
 use core::cell::Cell;
 use core::fmt;
@@ -43,9 +44,11 @@ impl Counter for Cell<u64> {
 /// stores, no read-modify-write (the thread-local pool's per-thread figures).
 /// Stores release and loads acquire, so a reader that sees a count also sees
 /// the counts its writer made before it.
+#[cfg(target_has_atomic = "64")]
 #[derive(Default)]
 pub(crate) struct OwnedU64(AtomicU64);
 
+#[cfg(target_has_atomic = "64")]
 impl Counter for OwnedU64 {
     #[inline(always)]
     fn add(&self, n: u64) -> u64 {
@@ -68,9 +71,11 @@ impl Counter for OwnedU64 {
 /// A counter shared by every thread: atomic read-modify-writes, exact once
 /// the threads have joined. Additions release and loads acquire (free on
 /// x86), so a reader that sees a count also sees the counts made before it.
+#[cfg(target_has_atomic = "64")]
 #[derive(Default)]
 pub(crate) struct SharedU64(AtomicU64);
 
+#[cfg(target_has_atomic = "64")]
 impl Counter for SharedU64 {
     #[inline(always)]
     fn add(&self, n: u64) -> u64 {

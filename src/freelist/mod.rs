@@ -23,16 +23,24 @@
 //! because it is where an index enters the list; word access is unchecked
 //! (I10: every index and position a list uses is in range).
 
+#[cfg(target_has_atomic = "64")]
 mod cached;
 mod local;
+#[cfg(target_has_atomic = "64")]
 mod treiber;
 
+#[cfg(target_has_atomic = "64")]
 pub(crate) use cached::CachedStack;
 pub(crate) use local::LocalStack;
+#[cfg(target_has_atomic = "64")]
 pub(crate) use treiber::TreiberStack;
 
-use crate::stats::{Counter, OwnedU64};
-use crate::sync::{AtomicU32, Ordering};
+use crate::stats::Counter;
+#[cfg(target_has_atomic = "64")]
+use crate::stats::OwnedU64;
+use crate::sync::Ordering;
+#[cfg(target_has_atomic = "64")]
+use crate::sync::{AtomicU32, AtomicU64};
 #[cfg(doc)]
 use crate::tag::Entry;
 use crate::tag::MAX_CAPACITY;
@@ -46,6 +54,9 @@ use core::cell::Cell;
 pub(crate) trait Word {
     /// The matching 64-bit counter (statistics of the pool owning the list).
     type Wide: Counter;
+    /// The matching word of two packed halves (the store's fresh indices,
+    /// the core's trim counts).
+    type Double: DoubleWord;
     /// A word holding `value`.
     fn new(value: u32) -> Self;
     /// The value.
@@ -56,6 +67,7 @@ pub(crate) trait Word {
 
 impl Word for Cell<u32> {
     type Wide = Cell<u64>;
+    type Double = Cell<u64>;
     #[inline(always)]
     fn new(value: u32) -> Self {
         Cell::new(value)
@@ -70,8 +82,10 @@ impl Word for Cell<u32> {
     }
 }
 
+#[cfg(target_has_atomic = "64")]
 impl Word for AtomicU32 {
     type Wide = OwnedU64;
+    type Double = AtomicU64;
     #[inline(always)]
     fn new(value: u32) -> Self {
         AtomicU32::new(value)
@@ -83,6 +97,85 @@ impl Word for AtomicU32 {
     #[inline(always)]
     fn set(&self, value: u32) {
         self.store(value, Ordering::Relaxed);
+    }
+}
+
+/// A 64-bit word read and replaced whole: a plain cell where one thread owns
+/// it (orderings ignored), an atomic where threads share it. Single-thread
+/// pools use the cell, so they build on targets without 64-bit atomics.
+pub(crate) trait DoubleWord {
+    /// A word holding `value`.
+    fn new(value: u64) -> Self;
+    /// The value.
+    fn load(&self, order: Ordering) -> u64;
+    /// Replaces `current` by `new`, or returns the value found instead.
+    fn compare_exchange(
+        &self,
+        current: u64,
+        new: u64,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u64, u64>;
+    /// Adds `n` (wrapping) and returns the previous value.
+    fn fetch_add(&self, n: u64, order: Ordering) -> u64;
+}
+
+impl DoubleWord for Cell<u64> {
+    #[inline(always)]
+    fn new(value: u64) -> Self {
+        Cell::new(value)
+    }
+    #[inline(always)]
+    fn load(&self, _: Ordering) -> u64 {
+        self.get()
+    }
+    #[inline(always)]
+    fn compare_exchange(
+        &self,
+        current: u64,
+        new: u64,
+        _: Ordering,
+        _: Ordering,
+    ) -> Result<u64, u64> {
+        let found = self.get();
+        if found == current {
+            self.set(new);
+            Ok(found)
+        } else {
+            Err(found)
+        }
+    }
+    #[inline(always)]
+    fn fetch_add(&self, n: u64, _: Ordering) -> u64 {
+        let found = self.get();
+        self.set(found.wrapping_add(n));
+        found
+    }
+}
+
+#[cfg(target_has_atomic = "64")]
+impl DoubleWord for AtomicU64 {
+    #[inline(always)]
+    fn new(value: u64) -> Self {
+        AtomicU64::new(value)
+    }
+    #[inline(always)]
+    fn load(&self, order: Ordering) -> u64 {
+        AtomicU64::load(self, order)
+    }
+    #[inline(always)]
+    fn compare_exchange(
+        &self,
+        current: u64,
+        new: u64,
+        success: Ordering,
+        failure: Ordering,
+    ) -> Result<u64, u64> {
+        AtomicU64::compare_exchange(self, current, new, success, failure)
+    }
+    #[inline(always)]
+    fn fetch_add(&self, n: u64, order: Ordering) -> u64 {
+        AtomicU64::fetch_add(self, n, order)
     }
 }
 

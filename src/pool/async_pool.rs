@@ -361,6 +361,23 @@ impl Drop for WakeNextOwned {
 
 /// An object on loan from an [`AsyncPool`], borrowing the pool. `Send` when
 /// `T: Send`. Dropping it wakes the next waiting task.
+///
+/// The guard is `#[must_use]`: a guard dropped at once hands its object
+/// straight back, so discarding one is reported (an error here, where the
+/// lint is denied):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::AsyncPool::new(1, || 0u32);
+/// pool.try_get().unwrap(); // error: unused `AsyncGuard` that must be used
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::AsyncPool::new(1, || 0u32);
+/// let _held = pool.try_get().unwrap(); // bound: held to the end of the scope
+/// ```
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct AsyncGuard<'a, T> {
     lease: Lease<&'a SharedCore<T>>,
     _wake: WakeNext<'a>,
@@ -371,6 +388,23 @@ guard_impls!(AsyncGuard<'a>);
 /// An object on loan from an [`AsyncPool`] that keeps the pool's storage
 /// alive: `'static`, and `Send` when `T: Send`. From
 /// [`AsyncPool::get_owned`].
+///
+/// The guard is `#[must_use]`: a guard dropped at once hands its object
+/// straight back, so discarding one is reported (an error here, where the
+/// lint is denied):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let pool = std::sync::Arc::new(fastalloc::AsyncPool::new(1, || 0u32));
+/// pool.try_get_owned().unwrap(); // error: unused `AsyncOwnedGuard` that must be used
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// let pool = std::sync::Arc::new(fastalloc::AsyncPool::new(1, || 0u32));
+/// let _held = pool.try_get_owned().unwrap(); // bound: held to the end of the scope
+/// ```
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct AsyncOwnedGuard<T> {
     lease: Lease<Arc<SharedCore<T>>>,
     _wake: WakeNextOwned,

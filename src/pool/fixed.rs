@@ -192,6 +192,23 @@ impl<T> fmt::Debug for FixedPool<T> {
 
 /// An object on loan from a [`FixedPool`]; derefs to `T` and gives the object
 /// back when dropped. Not `Send`: it must be dropped on the pool's thread.
+///
+/// The guard is `#[must_use]`: a guard dropped at once hands its object
+/// straight back, so discarding one is reported (an error here, where the
+/// lint is denied):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::FixedPool::new(1, || 0u32);
+/// pool.get().unwrap(); // error: unused `FixedGuard` that must be used
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::FixedPool::new(1, || 0u32);
+/// let _held = pool.get().unwrap(); // bound: held to the end of the scope
+/// ```
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct FixedGuard<'a, T> {
     lease: Lease<&'a FixedCore<T>>,
 }

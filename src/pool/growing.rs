@@ -163,6 +163,23 @@ impl<T> fmt::Debug for GrowingPool<T> {
 
 /// An object on loan from a [`GrowingPool`]; gives it back when dropped. Not
 /// `Send`.
+///
+/// The guard is `#[must_use]`: a guard dropped at once hands its object
+/// straight back, so discarding one is reported (an error here, where the
+/// lint is denied):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::GrowingPool::new(1, || 0u32);
+/// pool.get().unwrap(); // error: unused `GrowingGuard` that must be used
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::GrowingPool::new(1, || 0u32);
+/// let _held = pool.get().unwrap(); // bound: held to the end of the scope
+/// ```
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct GrowingGuard<'a, T> {
     lease: Lease<&'a GrowingCore<T>>,
 }

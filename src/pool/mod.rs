@@ -17,14 +17,20 @@ pub(crate) mod guard;
 pub(crate) mod hooks;
 #[cfg(feature = "std")]
 pub(crate) mod thread_local;
+#[cfg(target_has_atomic = "64")]
 pub(crate) mod thread_safe;
 #[cfg(feature = "std")]
 mod wait_list;
 
-use crate::freelist::{CachedStack, LocalStack};
-use crate::slab::{Core, Growable, Layout};
-use crate::sync::Arc;
-use hooks::{LocalHooks, SharedHooks};
+#[cfg(target_has_atomic = "64")]
+use crate::freelist::CachedStack;
+use crate::freelist::LocalStack;
+use crate::slab::{Core, Growable};
+#[cfg(target_has_atomic = "64")]
+use crate::{slab::Layout, sync::Arc};
+use hooks::LocalHooks;
+#[cfg(target_has_atomic = "64")]
+use hooks::SharedHooks;
 
 /// The core of a [`FixedPool`](crate::FixedPool): one segment, a plain
 /// array stack.
@@ -37,6 +43,7 @@ pub(crate) type GrowingCore<T> = Core<T, LocalStack, LocalHooks<T>, Growable>;
 /// The core of a [`ThreadSafePool`](crate::ThreadSafePool) and an
 /// [`AsyncPool`](crate::AsyncPool): per-thread caches in front of a Treiber
 /// stack; it grows when built with a `max_capacity` above its capacity.
+#[cfg(target_has_atomic = "64")]
 pub(crate) type SharedCore<T> = Core<T, CachedStack, SharedHooks<T>, Growable>;
 
 /// One thread's core in a [`ThreadLocalPool`](crate::ThreadLocalPool): its
@@ -47,6 +54,7 @@ pub(crate) type PerThreadCore<T> =
     Core<T, LocalStack<crate::sync::AtomicU32>, hooks::ThreadHooks<T>>;
 
 /// A shared core in its `Arc`, as `ThreadSafePool` and `AsyncPool` hold it.
+#[cfg(target_has_atomic = "64")]
 pub(crate) fn shared_core<T: Send>(layout: Layout, hooks: SharedHooks<T>) -> Arc<SharedCore<T>> {
     Arc::new(Core::new(layout, hooks))
 }

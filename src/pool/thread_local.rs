@@ -349,6 +349,23 @@ impl<T: Send + 'static> fmt::Debug for ThreadLocalPool<T> {
 
 /// An object on loan from the calling thread's part of a
 /// [`ThreadLocalPool`]; gives it back when dropped. Not `Send`.
+///
+/// The guard is `#[must_use]`: a guard dropped at once hands its object
+/// straight back, so discarding one is reported (an error here, where the
+/// lint is denied):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::ThreadLocalPool::new(1, || 0u32);
+/// pool.get().unwrap(); // error: unused `ThreadLocalGuard` that must be used
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::ThreadLocalPool::new(1, || 0u32);
+/// let _held = pool.get().unwrap(); // bound: held to the end of the scope
+/// ```
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct ThreadLocalGuard<'a, T> {
     lease: Lease<&'a PerThreadCore<T>>,
 }

@@ -226,6 +226,23 @@ impl<T> fmt::Debug for ThreadSafePool<T> {
 
 /// An object on loan from a [`ThreadSafePool`], borrowing the pool. `Send`
 /// when `T: Send`, so it may be released on another (scoped) thread.
+///
+/// The guard is `#[must_use]`: a guard dropped at once hands its object
+/// straight back, so discarding one is reported (an error here, where the
+/// lint is denied):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::ThreadSafePool::new(1, || 0u32);
+/// pool.get().unwrap(); // error: unused `ThreadSafeGuard` that must be used
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// let pool = fastalloc::ThreadSafePool::new(1, || 0u32);
+/// let _held = pool.get().unwrap(); // bound: held to the end of the scope
+/// ```
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct ThreadSafeGuard<'a, T> {
     lease: Lease<&'a SharedCore<T>>,
 }
@@ -238,6 +255,23 @@ guard_impls!(ThreadSafeGuard<'a>);
 ///
 /// Passing it to `mem::forget` leaks its object *and* the pool's storage (the
 /// reference count it holds is never given back), as forgetting an `Arc` does.
+///
+/// The guard is `#[must_use]`: a guard dropped at once hands its object
+/// straight back, so discarding one is reported (an error here, where the
+/// lint is denied):
+///
+/// ```compile_fail
+/// #![deny(unused_must_use)]
+/// let pool = std::sync::Arc::new(fastalloc::ThreadSafePool::new(1, || 0u32));
+/// pool.get_owned().unwrap(); // error: unused `OwnedGuard` that must be used
+/// ```
+///
+/// ```
+/// #![deny(unused_must_use)]
+/// let pool = std::sync::Arc::new(fastalloc::ThreadSafePool::new(1, || 0u32));
+/// let _held = pool.get_owned().unwrap(); // bound: held to the end of the scope
+/// ```
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct OwnedGuard<T> {
     lease: Lease<Arc<SharedCore<T>>>,
 }

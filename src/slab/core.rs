@@ -3,10 +3,10 @@
 
 use super::store::{Fixed, Grown, Shape, Store};
 use crate::error::ConfigError;
-use crate::freelist::FreeList;
+use crate::freelist::{DoubleWord, FreeList, Word};
 use crate::growth::Growth;
 use crate::stats::{Counter, Recorder, StatsSnapshot, Totals};
-use crate::sync::{AtomicU64, Backoff, Ordering};
+use crate::sync::{Backoff, Ordering};
 use crate::tag::MAX_CAPACITY;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -183,7 +183,7 @@ pub(crate) struct Core<T, L: FreeList, H, S: Shape = Fixed> {
     /// Calls of `trim` started (high half) and finished (low half), each
     /// wrapping: while one holds free indices off the list, a shared pool's
     /// `get` waits for them instead of reporting exhaustion (I6).
-    trims: AtomicU64,
+    trims: <L::Word as Word>::Double,
 }
 
 impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
@@ -201,7 +201,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             free,
             hooks,
             stats: layout.statistics.then(|| Box::new(Recorder::new())),
-            trims: AtomicU64::new(0),
+            trims: DoubleWord::new(0),
         };
         if layout.pre_initialize {
             for index in 0..capacity as u32 {
@@ -558,12 +558,13 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                 }
                 // Release: the indices are back before a getter that sees
                 // the trim finished looks again (I6).
-                let _ = self
-                    .core
-                    .trims
-                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
-                        Some(trim_finished(w))
-                    });
+                let trims = &self.core.trims;
+                let mut w = trims.load(Ordering::SeqCst);
+                while let Err(found) =
+                    trims.compare_exchange(w, trim_finished(w), Ordering::SeqCst, Ordering::SeqCst)
+                {
+                    w = found;
+                }
             }
         }
         let mut moved: Vec<T> = Vec::new();

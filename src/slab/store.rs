@@ -1,8 +1,8 @@
 //! [`Store`]: the slots of a pool and their free-list words, in segments
 //! that never move; fresh-index claims and lock-free growth.
 
-use crate::freelist::{Word, Words};
-use crate::sync::{AtomicPtr, AtomicU64, Ordering, UnsafeCell};
+use crate::freelist::{DoubleWord, Word, Words};
+use crate::sync::{AtomicPtr, Ordering, UnsafeCell};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::marker::PhantomData;
@@ -98,7 +98,7 @@ pub(super) enum Grown {
 /// Which slots are initialised is recorded by the free list (a slot that is
 /// not on it is leased or fresh, leased slots are always filled and fresh
 /// ones always empty): SAFETY.md, I2.
-pub(crate) struct Store<T, W, S> {
+pub(crate) struct Store<T, W: Word, S> {
     /// Segment 0: the initial capacity.
     first: Segment<T, W>,
     /// `first.slots.len()`, as an index.
@@ -111,7 +111,7 @@ pub(crate) struct Store<T, W, S> {
     /// `next << 32 | limit`: indices `next..limit` belong to added segments
     /// and have never been handed out; `limit` is the published capacity.
     /// Both only ever increase.
-    fresh: AtomicU64,
+    fresh: W::Double,
     _shape: PhantomData<S>,
 }
 
@@ -132,7 +132,7 @@ impl<T, W: Word, S: Shape> Store<T, W, S> {
                 .map(|_| AtomicPtr::new(ptr::null_mut()))
                 .collect(),
             starts: starts.into_boxed_slice(),
-            fresh: AtomicU64::new(pack_fresh(first_len, first_len)),
+            fresh: W::Double::new(pack_fresh(first_len, first_len)),
             _shape: PhantomData,
         }
     }
@@ -227,7 +227,7 @@ impl<T, W: Word, S: Shape> Store<T, W, S> {
             if next >= limit {
                 return None;
             }
-            match self.fresh.compare_exchange_weak(
+            match self.fresh.compare_exchange(
                 word,
                 pack_fresh(next + 1, limit),
                 Ordering::AcqRel,
@@ -305,7 +305,7 @@ impl<T, W: Word, S: Shape> Words for Store<T, W, S> {
     }
 }
 
-impl<T, W, S> Drop for Store<T, W, S> {
+impl<T, W: Word, S> Drop for Store<T, W, S> {
     fn drop(&mut self) {
         for cell in self.more.iter() {
             let segment = cell.load(Ordering::Acquire);

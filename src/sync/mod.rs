@@ -11,6 +11,7 @@
 //! run. `ci/sync-paths.sh` fails the build if another file names these types
 //! directly.
 
+#[cfg(target_has_atomic = "64")]
 pub(crate) mod barrier;
 
 #[cfg(not(fastalloc_loom))]
@@ -41,8 +42,12 @@ mod std_types {
     /// never compiled under loom).
     #[cfg(feature = "std")]
     pub(crate) use core::sync::atomic::AtomicBool;
+    /// 64-bit atomics only where the target has them: the shared pools'
+    /// words need them; the single-thread pools build without.
+    #[cfg(target_has_atomic = "64")]
+    pub(crate) use core::sync::atomic::AtomicU64;
     #[cfg_attr(not(feature = "std"), allow(unused_imports))]
-    pub(crate) use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use core::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
     #[cfg(feature = "std")]
     pub(crate) use std::sync::{Mutex, MutexGuard};
 
