@@ -8,7 +8,7 @@ use crate::pool::fixed::FixedPool;
 use crate::pool::growing::GrowingPool;
 #[cfg(target_has_atomic = "64")]
 use crate::pool::hooks::SharedHooks;
-use crate::pool::hooks::{BoxedHooks, LocalHooks};
+use crate::pool::hooks::{BoxedHooks, LocalHooks, SendHooks};
 #[cfg(feature = "std")]
 use crate::pool::thread_local::ThreadLocalPool;
 #[cfg(target_has_atomic = "64")]
@@ -28,6 +28,7 @@ use core::marker::PhantomData;
 /// | [`growth`](Self::growth) | `Exponential(2.0)` | growing, thread-safe, async |
 /// | [`pre_initialize`](Self::pre_initialize) | `false` | every pool |
 /// | [`reset`](Self::reset) | none | every pool |
+/// | [`recycle_if`](Self::recycle_if) | keep every object | every pool |
 /// | [`statistics`](Self::statistics) | `false` | every pool |
 ///
 /// ```
@@ -62,9 +63,10 @@ use core::marker::PhantomData;
 /// println!("{err}"); // max_capacity was set, but a FixedPool never grows: ...
 /// ```
 #[must_use = "a builder does nothing until one of its build_* methods is called"]
-pub struct PoolBuilder<T, F, R = fn(&mut T)> {
+pub struct PoolBuilder<T, F, R = fn(&mut T), K = fn(&T) -> bool> {
     init: F,
     reset: Option<R>,
+    recycle: Option<K>,
     settings: Settings,
     _object: PhantomData<fn() -> T>,
 }
@@ -75,13 +77,14 @@ impl<T, F: Fn() -> T> PoolBuilder<T, F> {
         Self {
             init,
             reset: None,
+            recycle: None,
             settings: Settings::default(),
             _object: PhantomData,
         }
     }
 }
 
-impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
+impl<T, F: Fn() -> T, R: Fn(&mut T), K: Fn(&T) -> bool> PoolBuilder<T, F, R, K> {
     /// The number of objects the pool holds (a growing pool: to begin with;
     /// a `ThreadLocalPool`: per thread). Required; at least 1.
     pub fn capacity(mut self, capacity: usize) -> Self {
@@ -122,10 +125,48 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     /// A hook run on every released object before it can be handed out again,
     /// e.g. to clear a buffer while keeping its allocation. If it panics, the
     /// object is dropped instead of being reused.
-    pub fn reset<R2: Fn(&mut T)>(self, reset: R2) -> PoolBuilder<T, F, R2> {
+    pub fn reset<R2: Fn(&mut T)>(self, reset: R2) -> PoolBuilder<T, F, R2, K> {
         PoolBuilder {
             init: self.init,
             reset: Some(reset),
+            recycle: self.recycle,
+            settings: self.settings,
+            _object: PhantomData,
+        }
+    }
+
+    /// A predicate run on every released object, after the reset hook:
+    /// `true` keeps the object in the pool, `false` drops it, and its slot is
+    /// rebuilt by `init` when next needed. Rejected objects are counted in
+    /// [`StatsSnapshot::total_discarded`](crate::StatsSnapshot::total_discarded).
+    /// The typical use: drop a buffer whose capacity grew past a limit, so
+    /// one large request does not pin its memory in the pool for ever.
+    ///
+    /// ```
+    /// use fastalloc::PoolBuilder;
+    ///
+    /// let pool = PoolBuilder::new(|| Vec::<u8>::with_capacity(1024))
+    ///     .capacity(4)
+    ///     .reset(Vec::clear)
+    ///     .recycle_if(|buf: &Vec<u8>| buf.capacity() <= 4096)
+    ///     .statistics(true)
+    ///     .build_fixed()?;
+    /// let mut buf = pool.get()?;
+    /// buf.resize(1 << 20, 0); // one huge request
+    /// drop(buf); // too big to keep: dropped, its slot rebuilt on a later get
+    /// assert_eq!(pool.stats().total_discarded, 1);
+    /// assert_eq!(pool.idle(), 0);
+    /// assert_eq!(pool.get()?.capacity(), 1024);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// If the predicate panics, the object is dropped (as when the reset
+    /// hook panics) and the panic reaches the code that released it.
+    pub fn recycle_if<K2: Fn(&T) -> bool>(self, keep: K2) -> PoolBuilder<T, F, R, K2> {
+        PoolBuilder {
+            init: self.init,
+            reset: self.reset,
+            recycle: Some(keep),
             settings: self.settings,
             _object: PhantomData,
         }
@@ -146,6 +187,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     where
         F: 'static,
         R: 'static,
+        K: 'static,
     {
         let layout = self.settings.check("FixedPool", Grows::Never)?;
         Ok(FixedPool::from_parts(layout, self.local_hooks()))
@@ -167,9 +209,69 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     where
         F: 'static,
         R: 'static,
+        K: 'static,
     {
         let layout = self.settings.check("GrowingPool", Grows::Always)?;
         Ok(GrowingPool::from_parts(layout, self.local_hooks()))
+    }
+
+    /// Like [`build_fixed`](Self::build_fixed), for a pool that can move to
+    /// another thread: the closures must be `Send`, and the pool is `Send`
+    /// when `T` is (it stays single-thread: not `Sync`, and its guards are
+    /// not `Send`). Build it where it is configured, use it where it runs:
+    ///
+    /// ```
+    /// use fastalloc::PoolBuilder;
+    ///
+    /// let pool = PoolBuilder::new(|| vec![0.0f32; 512])
+    ///     .capacity(4)
+    ///     .pre_initialize(true)
+    ///     .reset(|buf: &mut Vec<f32>| buf.fill(0.0))
+    ///     .build_fixed_send()?;
+    /// let audio = std::thread::spawn(move || {
+    ///     let mut frame = pool.get().expect("4 frames");
+    ///     frame[0] = 1.0;
+    ///     frame.len()
+    /// });
+    /// assert_eq!(audio.join().unwrap(), 512);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As `build_fixed`.
+    ///
+    /// # Panics
+    ///
+    /// As `build_fixed`.
+    pub fn build_fixed_send(self) -> Result<FixedPool<T, SendHooks<T>>, ConfigError>
+    where
+        F: Send + 'static,
+        R: Send + 'static,
+        K: Send + 'static,
+    {
+        let layout = self.settings.check("FixedPool", Grows::Never)?;
+        Ok(FixedPool::from_parts(layout, self.send_hooks()))
+    }
+
+    /// Like [`build_growing`](Self::build_growing), for a pool that can move
+    /// to another thread (see [`build_fixed_send`](Self::build_fixed_send)).
+    ///
+    /// # Errors
+    ///
+    /// As `build_growing`.
+    ///
+    /// # Panics
+    ///
+    /// As `build_growing`.
+    pub fn build_growing_send(self) -> Result<GrowingPool<T, SendHooks<T>>, ConfigError>
+    where
+        F: Send + 'static,
+        R: Send + 'static,
+        K: Send + 'static,
+    {
+        let layout = self.settings.check("GrowingPool", Grows::Always)?;
+        Ok(GrowingPool::from_parts(layout, self.send_hooks()))
     }
 
     /// Builds a [`ThreadSafePool`]; it grows when `max_capacity` is set above
@@ -190,6 +292,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         T: Send,
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
+        K: Send + Sync + 'static,
     {
         let layout = self.settings.check("ThreadSafePool", Grows::WithMax)?;
         Ok(ThreadSafePool::from_parts(layout, self.shared_hooks()))
@@ -208,6 +311,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         T: Send + 'static,
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
+        K: Send + Sync + 'static,
     {
         let layout = self.settings.check("ThreadLocalPool", Grows::Never)?;
         Ok(ThreadLocalPool::from_parts(layout, self.shared_hooks()))
@@ -229,6 +333,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
         T: Send,
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
+        K: Send + Sync + 'static,
     {
         let layout = self.settings.check("AsyncPool", Grows::WithMax)?;
         Ok(AsyncPool::from_parts(layout, self.shared_hooks()))
@@ -239,9 +344,28 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     where
         F: 'static,
         R: 'static,
+        K: 'static,
     {
         let reset = self.reset.map(|r| Box::new(r) as Box<dyn Fn(&mut T)>);
-        BoxedHooks::new(Box::new(self.init) as Box<dyn Fn() -> T>, reset)
+        let recycle = self.recycle.map(|k| Box::new(k) as Box<dyn Fn(&T) -> bool>);
+        BoxedHooks::new(Box::new(self.init) as Box<dyn Fn() -> T>, reset, recycle)
+    }
+
+    fn send_hooks(self) -> SendHooks<T>
+    where
+        F: Send + 'static,
+        R: Send + 'static,
+        K: Send + 'static,
+    {
+        let reset = self.reset.map(|r| Box::new(r) as Box<dyn Fn(&mut T) + Send>);
+        let recycle = self
+            .recycle
+            .map(|k| Box::new(k) as Box<dyn Fn(&T) -> bool + Send>);
+        BoxedHooks::new(
+            Box::new(self.init) as Box<dyn Fn() -> T + Send>,
+            reset,
+            recycle,
+        )
     }
 
     /// Boxes the closures for a pool used from many threads.
@@ -250,18 +374,23 @@ impl<T, F: Fn() -> T, R: Fn(&mut T)> PoolBuilder<T, F, R> {
     where
         F: Send + Sync + 'static,
         R: Send + Sync + 'static,
+        K: Send + Sync + 'static,
     {
         let reset = self
             .reset
             .map(|r| Box::new(r) as Box<dyn Fn(&mut T) + Send + Sync>);
+        let recycle = self
+            .recycle
+            .map(|k| Box::new(k) as Box<dyn Fn(&T) -> bool + Send + Sync>);
         BoxedHooks::new(
             Box::new(self.init) as Box<dyn Fn() -> T + Send + Sync>,
             reset,
+            recycle,
         )
     }
 }
 
-impl<T, F, R> fmt::Debug for PoolBuilder<T, F, R> {
+impl<T, F, R, K> fmt::Debug for PoolBuilder<T, F, R, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PoolBuilder")
             .field("capacity", &self.settings.capacity)
@@ -270,6 +399,7 @@ impl<T, F, R> fmt::Debug for PoolBuilder<T, F, R> {
             .field("pre_initialize", &self.settings.pre_initialize)
             .field("statistics", &self.settings.statistics)
             .field("reset", &self.reset.is_some())
+            .field("recycle_if", &self.recycle.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -40,8 +40,9 @@ pub use error::{ConfigError, PoolExhausted};
 pub use growth::{Growth, MAX_SEGMENTS};
 #[cfg(feature = "std")]
 pub use pool::async_pool::{Acquire, AcquireOwned, AsyncGuard, AsyncOwnedGuard, AsyncPool};
-pub use pool::fixed::{FixedGuard, FixedPool, Pool};
-pub use pool::growing::{GrowingGuard, GrowingPool};
+pub use pool::fixed::{FixedGuard, FixedPool, FixedRcGuard, Pool};
+pub use pool::growing::{GrowingGuard, GrowingPool, GrowingRcGuard};
+pub use pool::hooks::{BoxedHooks, LocalHooks, SendHooks};
 #[cfg(feature = "std")]
 pub use pool::thread_local::{ThreadLocalGuard, ThreadLocalPool};
 #[cfg(target_has_atomic = "64")]

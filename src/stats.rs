@@ -19,6 +19,10 @@ pub(crate) trait Counter: Default {
     fn get(&self) -> u64;
     /// Raises the value to `v` if it is lower.
     fn raise_to(&self, v: u64);
+    /// Subtracts `n` (wrapping: the count it undoes was added first).
+    fn sub(&self, n: u64);
+    /// Replaces the value (`reset_stats`).
+    fn set_to(&self, v: u64);
 }
 
 impl Counter for Cell<u64> {
@@ -37,6 +41,13 @@ impl Counter for Cell<u64> {
         if v > Cell::get(self) {
             self.set(v);
         }
+    }
+    #[inline(always)]
+    fn sub(&self, n: u64) {
+        self.set(Cell::get(self).wrapping_sub(n));
+    }
+    fn set_to(&self, v: u64) {
+        self.set(v);
     }
 }
 
@@ -66,6 +77,14 @@ impl Counter for OwnedU64 {
             self.0.store(v, Ordering::Release);
         }
     }
+    #[inline(always)]
+    fn sub(&self, n: u64) {
+        let v = self.0.load(Ordering::Relaxed).wrapping_sub(n);
+        self.0.store(v, Ordering::Release);
+    }
+    fn set_to(&self, v: u64) {
+        self.0.store(v, Ordering::Release);
+    }
 }
 
 /// A counter shared by every thread: atomic read-modify-writes, exact once
@@ -91,13 +110,21 @@ impl Counter for SharedU64 {
             self.0.fetch_max(v, Ordering::Release);
         }
     }
+    #[inline(always)]
+    fn sub(&self, n: u64) {
+        self.0.fetch_sub(n, Ordering::Release);
+    }
+    fn set_to(&self, v: u64) {
+        self.0.store(v, Ordering::Release);
+    }
 }
 
 // === StatsSnapshot ===
 
 /// A copy of a pool's figures at one moment, from `pool.stats()`.
 ///
-/// `current_in_use` and `current_capacity` are always exact (for a shared pool,
+/// The structural figures (`current_in_use`, `current_capacity`,
+/// `max_capacity`, `idle`, `waiting`) are always exact (for a shared pool,
 /// exact whenever no `get` or release is in flight). Every other figure is
 /// zero unless the pool was built with
 /// [`.statistics(true)`](crate::PoolBuilder::statistics); then the counts are
@@ -107,6 +134,12 @@ impl Counter for SharedU64 {
 /// For a [`ThreadLocalPool`](crate::ThreadLocalPool), the figures are summed
 /// over the threads: capacity and in-use over every thread's pool, and
 /// `peak_in_use` as the sum of each thread's peak.
+///
+/// `pool.reset_stats()` sets the counters to zero and the peaks to the
+/// figures of that moment, for a monitor that reads a window at a time.
+/// With the `serde` feature the snapshot implements `serde::Serialize`.
+/// It is `#[non_exhaustive]`: read its fields, or start from
+/// `StatsSnapshot::default()`; new figures may be added.
 ///
 /// ```
 /// use fastalloc::FixedPool;
@@ -119,10 +152,13 @@ impl Counter for SharedU64 {
 /// # Ok::<(), fastalloc::PoolExhausted>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[non_exhaustive]
 pub struct StatsSnapshot {
     /// Successful `get` calls.
     pub total_allocations: u64,
-    /// Objects given back (explicit `release` or guard drop).
+    /// Objects given back (explicit `release` or guard drop), including
+    /// those `recycle_if` then dropped; not those taken out by `into_inner`.
     pub total_releases: u64,
     /// Reset hook runs.
     pub total_resets: u64,
@@ -138,18 +174,38 @@ pub struct StatsSnapshot {
     pub current_in_use: u64,
     /// Capacity now.
     pub current_capacity: u64,
+    /// The capacity the pool may grow to (its capacity, for a pool that
+    /// does not grow; per thread for a `ThreadLocalPool`, summed over its
+    /// threads like `current_capacity`).
+    pub max_capacity: u64,
+    /// Objects built and free now: handed out by the next gets without
+    /// running `init` (Python's `available()`).
+    pub idle: u64,
+    /// Callers waiting for an object now (`AsyncPool::get`,
+    /// `ThreadSafePool::get_timeout`); 0 for the other pools.
+    pub waiting: u64,
+    /// Released objects that `recycle_if` rejected and dropped.
+    pub total_discarded: u64,
     /// Mean time of a successful `get`, in nanoseconds.
     pub avg_allocation_time_ns: f64,
     /// Mean time of a release, in nanoseconds.
     pub avg_release_time_ns: f64,
+    /// Estimated time spent in successful gets, in nanoseconds: the sampled
+    /// mean times the number of gets (not a measured sum).
+    pub total_allocation_time_ns: u64,
+    /// Estimated time spent in releases, in nanoseconds: the sampled mean
+    /// times the number of releases (not a measured sum).
+    pub total_release_time_ns: u64,
 }
 
 impl StatsSnapshot {
     /// The structural figures every pool knows without keeping statistics.
-    pub(crate) fn structural(in_use: usize, capacity: usize) -> Self {
+    pub(crate) fn structural(in_use: usize, capacity: usize, max: usize, idle: usize) -> Self {
         Self {
             current_in_use: in_use as u64,
             current_capacity: capacity as u64,
+            max_capacity: max as u64,
+            idle: idle as u64,
             ..Self::default()
         }
     }
@@ -193,6 +249,13 @@ pub(crate) struct Recorder<C> {
     get_samples: C,
     release_ns: C,
     release_samples: C,
+    /// Released objects `recycle_if` rejected.
+    discarded: C,
+    /// Objects taken out by `into_inner` (not releases).
+    taken: C,
+    /// Objects that were out when the statistics were last reset: their
+    /// releases count, though their gets were counted before.
+    carried: C,
     /// The cost of a clock read pair, subtracted from each sample.
     #[cfg(feature = "std")]
     overhead_ns: u64,
@@ -210,6 +273,9 @@ impl<C: Counter> Recorder<C> {
             get_samples: C::default(),
             release_ns: C::default(),
             release_samples: C::default(),
+            discarded: C::default(),
+            taken: C::default(),
+            carried: C::default(),
             #[cfg(feature = "std")]
             overhead_ns: clock_overhead_ns(),
         }
@@ -252,6 +318,39 @@ impl<C: Counter> Recorder<C> {
         self.peak_in_use.raise_to(in_use as u64);
     }
 
+    /// A released object was rejected by `recycle_if`.
+    #[cold]
+    pub(crate) fn discarded(&self) {
+        self.discarded.add(1);
+    }
+
+    /// An object left the pool through `into_inner`.
+    #[cold]
+    pub(crate) fn taken(&self) {
+        self.taken.add(1);
+    }
+
+    /// Counters to zero, the peak to `in_use` (the objects out now, whose
+    /// releases will count).
+    pub(crate) fn reset(&self, in_use: usize) {
+        for counter in [
+            &self.gets,
+            &self.exhausted,
+            &self.growth_events,
+            &self.reset_panics,
+            &self.get_ns,
+            &self.get_samples,
+            &self.release_ns,
+            &self.release_samples,
+            &self.discarded,
+            &self.taken,
+        ] {
+            counter.set_to(0);
+        }
+        self.carried.set_to(in_use as u64);
+        self.peak_in_use.set_to(in_use as u64);
+    }
+
     /// A `get` that found every object in use.
     #[cold]
     pub(crate) fn exhausted(&self) {
@@ -291,7 +390,8 @@ impl<C: Counter> Recorder<C> {
         let reset_panics = self.reset_panics.get();
         let exhausted = self.exhausted.get();
         let allocations = self.gets.get();
-        let releases = allocations.saturating_sub(in_use() as u64);
+        let given = allocations + self.carried.get();
+        let releases = given.saturating_sub(in_use() as u64 + self.taken.get());
         Totals {
             allocations,
             releases,
@@ -307,6 +407,7 @@ impl<C: Counter> Recorder<C> {
             get_samples: self.get_samples.get(),
             release_ns: self.release_ns.get(),
             release_samples: self.release_samples.get(),
+            discarded: self.discarded.get(),
         }
     }
 }
@@ -363,6 +464,7 @@ pub(crate) struct Totals {
     get_samples: u64,
     release_ns: u64,
     release_samples: u64,
+    discarded: u64,
 }
 
 impl core::ops::Add for Totals {
@@ -381,6 +483,7 @@ impl core::ops::Add for Totals {
             get_samples: self.get_samples + o.get_samples,
             release_ns: self.release_ns + o.release_ns,
             release_samples: self.release_samples + o.release_samples,
+            discarded: self.discarded + o.discarded,
         }
     }
 }
@@ -399,14 +502,21 @@ impl Totals {
         snapshot.peak_capacity = snapshot.current_capacity;
         snapshot.avg_allocation_time_ns = avg(self.get_ns, self.get_samples);
         snapshot.avg_release_time_ns = avg(self.release_ns, self.release_samples);
+        snapshot.total_discarded = self.discarded;
+        snapshot.total_allocation_time_ns =
+            (snapshot.avg_allocation_time_ns * self.allocations as f64) as u64;
+        snapshot.total_release_time_ns = (snapshot.avg_release_time_ns * self.releases as f64) as u64;
     }
 }
 
 impl fmt::Display for StatsSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: [(&str, &dyn fmt::Display); 11] = [
+        let rows: [(&str, &dyn fmt::Display); 15] = [
             ("in use", &self.current_in_use),
+            ("idle", &self.idle),
+            ("waiting", &self.waiting),
             ("capacity", &self.current_capacity),
+            ("max capacity", &self.max_capacity),
             ("peak in use", &self.peak_in_use),
             ("peak capacity", &self.peak_capacity),
             ("allocations", &self.total_allocations),
@@ -414,6 +524,7 @@ impl fmt::Display for StatsSnapshot {
             ("resets", &self.total_resets),
             ("growth events", &self.growth_events),
             ("exhausted", &self.exhausted),
+            ("discarded", &self.total_discarded),
             ("avg get (ns)", &self.avg_allocation_time_ns),
             ("avg release (ns)", &self.avg_release_time_ns),
         ];
@@ -442,7 +553,7 @@ mod tests {
             ..StatsSnapshot::default()
         };
         let text = s.to_string();
-        assert_eq!(text.lines().count(), 11);
+        assert_eq!(text.lines().count(), 15);
         assert!(text.lines().next().unwrap().ends_with(" 3"), "{text}");
         assert!(text.contains("avg get (ns)              12.3"), "{text}");
     }

@@ -98,7 +98,7 @@ impl<T: Send> AsyncPool<T> {
     {
         let layout =
             Settings::with_capacity(capacity).expect("AsyncPool", Grows::WithMax, "AsyncPool::new");
-        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
+        Self::from_parts(layout, BoxedHooks::init_only(Box::new(init)))
     }
 
     pub(crate) fn from_parts(layout: Layout, hooks: SharedHooks<T>) -> Self {

@@ -1,16 +1,17 @@
 //! [`GrowingPool`]: single thread, grows by segments up to a maximum.
 
 use super::guard::guard_impls;
-use super::hooks::{BoxedHooks, LocalHooks};
+use super::hooks::{BoxedHooks, LocalHooks, SendHooks};
 use super::GrowingCore;
 #[cfg(doc)]
 use crate::error::ConfigError;
 use crate::error::PoolExhausted;
 #[cfg(doc)]
 use crate::growth::Growth;
-use crate::slab::{Core, Grows, Layout, Lease, Settings};
+use crate::slab::{Core, Growable, Grows, Hooks, Layout, Lease, Owner, Settings};
 use crate::stats::StatsSnapshot;
 use alloc::boxed::Box;
+use alloc::rc::Rc;
 use core::fmt;
 
 /// A single-thread pool that starts at `capacity` objects and grows when it
@@ -18,7 +19,9 @@ use core::fmt;
 ///
 /// Growth appends a segment of slots; objects never move, so guards stay
 /// valid across growth. New slots are filled on first use. Like
-/// [`FixedPool`](crate::FixedPool), it is neither `Send` nor `Sync`.
+/// [`FixedPool`](crate::FixedPool), it is not `Sync`, and it is `Send` when
+/// built by [`new_send`](GrowingPool::new_send) (or
+/// `PoolBuilder::build_growing_send`) and `T` is `Send`.
 ///
 /// ```
 /// use fastalloc::GrowingPool;
@@ -48,8 +51,8 @@ use core::fmt;
 /// # drop(held);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct GrowingPool<T> {
-    core: GrowingCore<T>,
+pub struct GrowingPool<T, H = LocalHooks<T>> {
+    core: GrowingCore<T, H>,
 }
 
 impl<T> GrowingPool<T> {
@@ -71,10 +74,44 @@ impl<T> GrowingPool<T> {
             Grows::Always,
             "GrowingPool::new",
         );
-        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
+        Self::from_parts(layout, BoxedHooks::init_only(Box::new(init)))
     }
+}
 
-    pub(crate) fn from_parts(layout: Layout, hooks: LocalHooks<T>) -> Self {
+impl<T> GrowingPool<T, SendHooks<T>> {
+    /// Like [`new`](GrowingPool::new), for a pool that can move to another
+    /// thread: `init` must be `Send`, and the pool is `Send` when `T` is.
+    ///
+    /// ```
+    /// use fastalloc::GrowingPool;
+    ///
+    /// let pool = GrowingPool::new_send(1, String::new);
+    /// let worker = std::thread::spawn(move || {
+    ///     let held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
+    ///     held.len() * 10 + pool.capacity()
+    /// });
+    /// assert_eq!(worker.join().unwrap(), 34); // 3 held, grown 1 -> 2 -> 4
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// As `new`.
+    #[track_caller]
+    pub fn new_send<F>(capacity: usize, init: F) -> Self
+    where
+        F: Fn() -> T + Send + 'static,
+    {
+        let layout = Settings::with_capacity(capacity).expect(
+            "GrowingPool",
+            Grows::Always,
+            "GrowingPool::new_send",
+        );
+        Self::from_parts(layout, BoxedHooks::init_only(Box::new(init)))
+    }
+}
+
+impl<T, H: Hooks<T>> GrowingPool<T, H> {
+    pub(crate) fn from_parts(layout: Layout, hooks: H) -> Self {
         Self {
             core: Core::new(layout, hooks),
         }
@@ -94,8 +131,43 @@ impl<T> GrowingPool<T> {
     ///
     /// If `init` panics; the pool stays usable and the slot stays free.
     #[inline(always)]
-    pub fn get(&self) -> Result<GrowingGuard<'_, T>, PoolExhausted> {
+    pub fn get(&self) -> Result<GrowingGuard<'_, T, H>, PoolExhausted> {
         Lease::acquire(&self.core).map(|lease| GrowingGuard { lease })
+    }
+
+    /// Like [`get`](Self::get), for a pool in an `Rc`: the guard holds a
+    /// reference count on the pool instead of a borrow, so it is `'static`
+    /// (see [`FixedPool::get_rc`](crate::FixedPool::get_rc)).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use fastalloc::GrowingPool;
+    ///
+    /// let pool = Rc::new(GrowingPool::new(1, String::new));
+    /// let held: Vec<_> = (0..3).map(|_| pool.get_rc()).collect::<Result<_, _>>()?;
+    /// drop(pool);
+    /// assert_eq!(held.len(), 3);
+    /// # Ok::<(), fastalloc::PoolExhausted>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As `get`.
+    #[inline(always)]
+    pub fn get_rc(self: &Rc<Self>) -> Result<GrowingRcGuard<T, H>, PoolExhausted> {
+        Lease::acquire(Rc::clone(self)).map(|lease| GrowingRcGuard { lease })
+    }
+
+    /// Puts `value`, built by the caller, into a slot that holds no object
+    /// (see [`FixedPool::insert`](crate::FixedPool::insert)). A growing pool
+    /// does not grow for it: it hands `value` back when every slot of its
+    /// current capacity holds an object or is on loan.
+    ///
+    /// # Errors
+    ///
+    /// `Err(value)` when no free slot is empty.
+    pub fn insert(&self, value: T) -> Result<(), T> {
+        self.core.insert(value)
     }
 
     /// Gives an object back: the same as dropping its guard.
@@ -105,7 +177,7 @@ impl<T> GrowingPool<T> {
     /// If `guard` came from another pool (the guard then goes back to its own
     /// pool as it unwinds), or if the reset hook panics.
     #[track_caller]
-    pub fn release(&self, guard: GrowingGuard<'_, T>) {
+    pub fn release(&self, guard: GrowingGuard<'_, T, H>) {
         guard.lease.assert_from(&self.core, "GrowingPool::release");
         drop(guard);
     }
@@ -133,6 +205,18 @@ impl<T> GrowingPool<T> {
         self.core.available()
     }
 
+    /// The number of objects built and free now (Python's `available()`).
+    #[inline]
+    pub fn idle(&self) -> usize {
+        self.core.idle()
+    }
+
+    /// Sets the statistics' counters to zero and their peaks to the figures
+    /// now (see [`FixedPool::reset_stats`](crate::FixedPool::reset_stats)).
+    pub fn reset_stats(&self) {
+        self.core.reset_stats();
+    }
+
     /// Drops every idle object, keeping the slots (and the capacity): see
     /// [`FixedPool::trim`](crate::FixedPool::trim). Returns how many were
     /// dropped. Use it after a burst to give the objects' memory back.
@@ -151,7 +235,7 @@ impl<T> GrowingPool<T> {
     }
 }
 
-impl<T> fmt::Debug for GrowingPool<T> {
+impl<T, H: Hooks<T>> fmt::Debug for GrowingPool<T, H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GrowingPool")
             .field("capacity", &self.capacity())
@@ -180,8 +264,30 @@ impl<T> fmt::Debug for GrowingPool<T> {
 /// let _held = pool.get().unwrap(); // bound: held to the end of the scope
 /// ```
 #[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
-pub struct GrowingGuard<'a, T> {
-    lease: Lease<&'a GrowingCore<T>>,
+pub struct GrowingGuard<'a, T, H: Hooks<T> = LocalHooks<T>> {
+    lease: Lease<&'a GrowingCore<T, H>>,
 }
 
-guard_impls!(GrowingGuard<'a>);
+guard_impls!(GrowingGuard ['a, T, H: Hooks<T>] ['a, T, H]);
+
+/// An object on loan from a [`GrowingPool`] held in an `Rc`, from
+/// [`GrowingPool::get_rc`]: `'static`, it keeps the pool alive. Not `Send`.
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get_rc()?;`"]
+pub struct GrowingRcGuard<T, H: Hooks<T> = LocalHooks<T>> {
+    lease: Lease<Rc<GrowingPool<T, H>>>,
+}
+
+guard_impls!(GrowingRcGuard [T, H: Hooks<T>] [T, H]);
+
+// SAFETY: I7 — an `Rc` always points at the same pool, which lives (unmoved,
+// with its core) while any clone does.
+unsafe impl<T, H: Hooks<T>> Owner for Rc<GrowingPool<T, H>> {
+    type Item = T;
+    type List = crate::freelist::LocalStack;
+    type Hooks = H;
+    type Shape = Growable;
+    #[inline(always)]
+    fn core(&self) -> &GrowingCore<T, H> {
+        &self.core
+    }
+}

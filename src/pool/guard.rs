@@ -1,11 +1,21 @@
 //! The shared shape of the public guards: each is a newtype over a
 //! [`Lease`](crate::slab::Lease) that derefs to the pooled object.
 
-/// Implements `Deref`, `DerefMut` and `Debug` for a guard newtype whose only
-/// field is a lease.
+/// Implements `Deref`, `DerefMut`, `AsRef`, `AsMut`, `Debug` and
+/// `into_inner` for a guard whose field `lease` is a lease (and whose other
+/// fields, if any, do their work when dropped after it).
+///
+/// Forms: `guard_impls!(Guard<'a>)`, `guard_impls!(Guard)`, or with explicit
+/// generics `guard_impls!(Guard ['a, T, H: Bound<T>] ['a, T, H])`.
 macro_rules! guard_impls {
-    ($guard:ident $(<$lt:lifetime>)?) => {
-        impl<$($lt,)? T> core::ops::Deref for $guard<$($lt,)? T> {
+    ($guard:ident <$lt:lifetime>) => {
+        $crate::pool::guard::guard_impls!($guard [$lt, T] [$lt, T]);
+    };
+    ($guard:ident) => {
+        $crate::pool::guard::guard_impls!($guard [T] [T]);
+    };
+    ($guard:ident [$($gen:tt)*] [$($arg:tt)*]) => {
+        impl<$($gen)*> core::ops::Deref for $guard<$($arg)*> {
             type Target = T;
             #[inline(always)]
             fn deref(&self) -> &T {
@@ -13,28 +23,45 @@ macro_rules! guard_impls {
             }
         }
 
-        impl<$($lt,)? T> core::ops::DerefMut for $guard<$($lt,)? T> {
+        impl<$($gen)*> core::ops::DerefMut for $guard<$($arg)*> {
             #[inline(always)]
             fn deref_mut(&mut self) -> &mut T {
                 &mut self.lease
             }
         }
 
-        impl<$($lt,)? T> AsRef<T> for $guard<$($lt,)? T> {
+        impl<$($gen)*> AsRef<T> for $guard<$($arg)*> {
             fn as_ref(&self) -> &T {
                 &self.lease
             }
         }
 
-        impl<$($lt,)? T> AsMut<T> for $guard<$($lt,)? T> {
+        impl<$($gen)*> AsMut<T> for $guard<$($arg)*> {
             fn as_mut(&mut self) -> &mut T {
                 &mut self.lease
             }
         }
 
-        impl<$($lt,)? T: core::fmt::Debug> core::fmt::Debug for $guard<$($lt,)? T> {
+        impl<$($gen)*> core::fmt::Debug for $guard<$($arg)*>
+        where
+            T: core::fmt::Debug,
+        {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.debug_tuple(stringify!($guard)).field(&*self.lease).finish()
+            }
+        }
+
+        impl<$($gen)*> $guard<$($arg)*> {
+            /// Takes the object out of the pool for good and returns it: no
+            /// reset hook runs, and its slot is rebuilt by `init` when next
+            /// needed (counted in no release; `in_use` drops by one and
+            /// `idle` is unchanged).
+            ///
+            /// An associated function, like `Box::into_inner`, so that it
+            /// never hides a method of `T`: call it as
+            #[doc = concat!("`", stringify!($guard), "::into_inner(guard)`.")]
+            pub fn into_inner(guard: Self) -> T {
+                guard.lease.into_inner().0
             }
         }
     };

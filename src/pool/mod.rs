@@ -34,11 +34,11 @@ use hooks::SharedHooks;
 
 /// The core of a [`FixedPool`](crate::FixedPool): one segment, a plain
 /// array stack.
-pub(crate) type FixedCore<T> = Core<T, LocalStack, LocalHooks<T>>;
+pub(crate) type FixedCore<T, H = LocalHooks<T>> = Core<T, LocalStack, H>;
 
 /// The core of a [`GrowingPool`](crate::GrowingPool): segments added on
 /// demand, a plain array stack.
-pub(crate) type GrowingCore<T> = Core<T, LocalStack, LocalHooks<T>, Growable>;
+pub(crate) type GrowingCore<T, H = LocalHooks<T>> = Core<T, LocalStack, H, Growable>;
 
 /// The core of a [`ThreadSafePool`](crate::ThreadSafePool) and an
 /// [`AsyncPool`](crate::AsyncPool): per-thread caches in front of a Treiber

@@ -172,7 +172,7 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
             Grows::Never,
             "ThreadLocalPool::new",
         );
-        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
+        Self::from_parts(layout, BoxedHooks::init_only(Box::new(init)))
     }
 
     pub(crate) fn from_parts(layout: Layout, hooks: SharedHooks<T>) -> Self {
@@ -318,6 +318,8 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
             let s = core.core.stats();
             snapshot.current_in_use += s.current_in_use;
             snapshot.current_capacity += s.current_capacity;
+            snapshot.max_capacity += s.max_capacity;
+            snapshot.idle += s.idle;
             if let Some(t) = core.core.totals() {
                 totals = totals + t;
             }

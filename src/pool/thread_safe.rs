@@ -83,7 +83,7 @@ impl<T: Send> ThreadSafePool<T> {
             Grows::WithMax,
             "ThreadSafePool::new",
         );
-        Self::from_parts(layout, BoxedHooks::new(Box::new(init), None))
+        Self::from_parts(layout, BoxedHooks::init_only(Box::new(init)))
     }
 
     pub(crate) fn from_parts(layout: Layout, hooks: SharedHooks<T>) -> Self {

@@ -15,14 +15,24 @@ use core::ptr::NonNull;
 
 // === Hooks ===
 
-/// The user's construction and reset closures, as the core calls them.
-pub(crate) trait Hooks<T> {
+/// The user's construction, reset and recycle closures, as the core calls
+/// them.
+///
+/// Nominally public, so the single-thread pools can be generic over their
+/// hooks; the module is private, so no type outside the crate implements it.
+#[allow(unreachable_pub)]
+pub trait Hooks<T> {
     /// Builds a new object (the pool's `init`). May panic.
     fn init(&self) -> T;
     /// Whether the pool has a reset hook.
     fn has_reset(&self) -> bool;
     /// Runs the reset hook on a released object. May panic.
     fn reset(&self, value: &mut T);
+    /// Whether the pool has a `recycle_if` predicate.
+    fn has_recycle(&self) -> bool;
+    /// Whether a released (and reset) object goes back into the pool;
+    /// `false` drops it. May panic.
+    fn recycle(&self, value: &T) -> bool;
 }
 
 // === impl Core ===
@@ -178,8 +188,13 @@ pub(crate) struct Core<T, L: FreeList, H, S: Shape = Fixed> {
     hooks: H,
     /// Statistics, when the pool keeps them.
     stats: Option<Box<Recorder<L::Counter>>>,
-    /// `has_reset() || stats.is_some()`: a release does more than a push.
+    /// `has_reset() || has_recycle() || stats.is_some()`: a release does
+    /// more than a push.
     slow_release: bool,
+    /// Slots holding an object (free or leased): built by `init` or
+    /// `insert`, less those dropped or taken out since. `live - in_use` is
+    /// the idle count.
+    live: L::Counter,
     /// Calls of `trim` started (high half) and finished (low half), each
     /// wrapping: while one holds free indices off the list, a shared pool's
     /// `get` waits for them instead of reporting exhaustion (I6).
@@ -196,7 +211,8 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         debug_assert_eq!(store.first_words().len(), capacity);
         let free = L::new(capacity, store.first_words());
         let mut core = Self {
-            slow_release: hooks.has_reset() || layout.statistics,
+            slow_release: hooks.has_reset() || hooks.has_recycle() || layout.statistics,
+            live: L::Counter::default(),
             store,
             free,
             hooks,
@@ -213,6 +229,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                 // it filled right after keeps I2 if a later `init` panics.
                 unsafe { slot.as_ptr().write(value) };
                 core.free.mark_filled(core.store.first_words(), index);
+                core.live.add(1);
             }
         }
         core
@@ -243,6 +260,14 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         self.capacity().saturating_sub(self.in_use())
     }
 
+    /// Number of objects built and free: handed out by `get` without running
+    /// `init` (exact when no get or release is in flight).
+    #[inline]
+    pub(crate) fn idle(&self) -> usize {
+        let live = usize::try_from(self.live.get()).unwrap_or(usize::MAX);
+        live.saturating_sub(self.in_use()).min(self.available())
+    }
+
     /// Statistics: a `get` found no object and waits (one `exhausted`).
     #[cfg(feature = "std")]
     #[cold]
@@ -255,7 +280,12 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
     /// The pool's figures now: structural ones always, counters and timings
     /// when statistics are on.
     pub(crate) fn stats(&self) -> StatsSnapshot {
-        let mut snapshot = StatsSnapshot::structural(self.in_use(), self.capacity());
+        let mut snapshot = StatsSnapshot::structural(
+            self.in_use(),
+            self.capacity(),
+            self.max_capacity(),
+            self.idle(),
+        );
         if let Some(totals) = self.totals() {
             totals.fill(&mut snapshot);
         }
@@ -404,6 +434,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         // SAFETY: I1, I2 — we popped `index`, so we own it, and its entry said
         // the slot is empty: writing does not overwrite a live value.
         unsafe { ptr.as_ptr().write(value) };
+        self.live.add(1);
     }
 
     /// Gives a leased slot back: runs the reset hook, then pushes it as filled.
@@ -432,7 +463,13 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         unsafe { self.free.push(&self.store, index, true) };
     }
 
-    /// [`release`](Self::release) with a reset hook or statistics.
+    /// [`release`](Self::release) with a reset hook, a `recycle_if`
+    /// predicate or statistics.
+    ///
+    /// The reset hook runs, then the predicate; an object it rejects is
+    /// moved out, its slot pushed back empty, and only then dropped (so a
+    /// `T::drop` that uses the pool finds it whole). If either hook panics,
+    /// the object is dropped and its slot pushed back empty (I9).
     ///
     /// # Safety
     ///
@@ -443,10 +480,12 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             .stats
             .as_ref()
             .map(|recorder| (recorder, recorder.begin_release()));
-        if self.hooks.has_reset() {
+        let mut keep = true;
+        if self.hooks.has_reset() || self.hooks.has_recycle() {
             struct DropAndPushBackEmpty<'a, T, L: FreeList, S: Shape> {
                 store: &'a Store<T, L::Word, S>,
                 free: &'a L,
+                live: &'a L::Counter,
                 recorder: Option<&'a Recorder<L::Counter>>,
                 index: u32,
                 ptr: NonNull<T>,
@@ -456,6 +495,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                     if let Some(recorder) = self.recorder {
                         recorder.reset_panicked();
                     }
+                    self.live.sub(1);
                     // SAFETY: I1, I2 — the caller's lease owned this filled slot
                     // and gave it up to `release`; nothing else can reach it
                     // until the push below. A panic from `T::drop` here aborts
@@ -470,6 +510,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             let on_unwind = DropAndPushBackEmpty::<T, L, S> {
                 store: &self.store,
                 free: &self.free,
+                live: &self.live,
                 recorder: self.stats.as_deref(),
                 index,
                 ptr,
@@ -477,16 +518,114 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             // SAFETY: I1, I3 — the lease being released owned the slot
             // exclusively and its references are gone (caller's contract).
             self.hooks.reset(unsafe { &mut *ptr.as_ptr() });
+            // SAFETY: I1, I3 — as above; the reset hook's borrow has ended.
+            keep = self.hooks.recycle(unsafe { ptr.as_ref() });
             mem::forget(on_unwind);
         }
         #[cfg(fastalloc_loom)]
         // SAFETY: I10 — the index came from `acquire` (caller's contract).
         let _ = unsafe { self.store.slot(index) };
-        // SAFETY: I1, I10 — the caller's index came from `acquire` and is
-        // released once; the slot is filled and reset (I2).
-        unsafe { self.free.push(&self.store, index, true) };
+        if keep {
+            // SAFETY: I1, I10 — the caller's index came from `acquire` and is
+            // released once; the slot is filled and reset (I2).
+            unsafe { self.free.push(&self.store, index, true) };
+        } else {
+            // SAFETY: I1, I2 — the lease owned this filled slot; its value
+            // moves out, and the slot goes back empty right below.
+            let rejected = unsafe { ptr.as_ptr().read() };
+            self.live.sub(1);
+            // SAFETY: I1, I10 — the released index came from `acquire` and
+            // goes back once, now empty (I2).
+            unsafe { self.free.push(&self.store, index, false) };
+            if let Some(recorder) = &self.stats {
+                recorder.discarded();
+            }
+            // The slot is back: the rejected object is dropped with nothing
+            // held (I9).
+            drop(rejected);
+        }
         if let Some((recorder, stamp)) = stamp {
             recorder.released(stamp);
+        }
+    }
+
+    /// Gives a leased slot back empty: its object was moved out by
+    /// `into_inner` and has left the pool. Not a release: no hook runs and
+    /// the statistics count it as taken.
+    ///
+    /// # Safety
+    ///
+    /// - `index` was returned by [`Core::acquire`] on this core, and this is
+    ///   the only release of that acquisition (I1).
+    /// - The slot's value has been moved out (I2: the slot is empty now).
+    pub(super) unsafe fn give_back_empty(&self, index: u32) {
+        self.live.sub(1);
+        // SAFETY: I1, I10 — the caller's index came from `acquire` and goes
+        // back once, empty (I2, the caller's contract).
+        unsafe { self.free.push(&self.store, index, false) };
+        if let Some(recorder) = &self.stats {
+            recorder.taken();
+        }
+    }
+
+    /// Puts `value` into a free slot that holds no object (never built, or
+    /// emptied by `into_inner`, a `recycle_if` rejection or `trim`), or
+    /// hands it back when every slot holds an object or is leased. A growing
+    /// pool does not grow for it, but uses slots of its added segments that
+    /// were never handed out.
+    ///
+    /// The free list is searched from the top, so it takes time in the
+    /// number of built idle objects above the first empty slot; those are
+    /// held off the list meanwhile (and put back in their order), which a
+    /// shared pool's `get` waits out as it waits out a `trim` (I6). No user
+    /// code runs meanwhile.
+    pub(crate) fn insert(&self, value: T) -> Result<(), T> {
+        struct PutBack<'a, T, L: FreeList, H, S: Shape> {
+            core: &'a Core<T, L, H, S>,
+            filled: Vec<u32>,
+        }
+        impl<T, L: FreeList, H, S: Shape> Drop for PutBack<'_, T, L, H, S> {
+            fn drop(&mut self) {
+                for &index in self.filled.iter().rev() {
+                    // SAFETY: I1, I10 — each index was popped by `insert`,
+                    // filled, and goes back once, as it was (I2).
+                    unsafe { self.core.free.push(&self.core.store, index, true) };
+                }
+                self.core.end_trim();
+            }
+        }
+        self.trims.fetch_add(TRIM_STARTED, Ordering::SeqCst);
+        let mut held = PutBack {
+            core: self,
+            filled: Vec::new(),
+        };
+        let empty = loop {
+            match self.free.pop(&self.store) {
+                Some((index, true)) => held.filled.push(index),
+                Some((index, false)) => break Some(index),
+                None => break self.store.claim_fresh().inspect(|_| self.free.adopt()),
+            }
+        };
+        let Some(index) = empty else {
+            return Err(value);
+        };
+        // SAFETY: I10 — popped and claimed indices are below capacity.
+        let ptr = unsafe { self.store.slot(index) };
+        // SAFETY: I1, I2 — we popped (or claimed and adopted) `index`, so we
+        // own it, and it is empty: the write overwrites no value.
+        unsafe { ptr.as_ptr().write(value) };
+        self.live.add(1);
+        // Below the filled ones taken above it (pushed back by `held`).
+        // SAFETY: I1, I10 — the index is ours and goes back once, filled.
+        unsafe { self.free.push(&self.store, index, true) };
+        drop(held);
+        Ok(())
+    }
+
+    /// Statistics: counters to zero, peaks to the figures now.
+    pub(crate) fn reset_stats(&self) {
+        if let Some(recorder) = &self.stats {
+            recorder.reset(self.in_use());
         }
     }
 
@@ -525,6 +664,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                 // entry said the slot is empty: the write overwrites no value;
                 // the entry is marked filled right after.
                 unsafe { ptr.as_ptr().write(value) };
+                self.live.add(1);
                 if let Some(last) = taken.taken.last_mut() {
                     last.1 = true;
                 }
@@ -556,15 +696,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                     // is pushed back once, empty (I2).
                     unsafe { self.core.free.push(&self.core.store, index, false) };
                 }
-                // Release: the indices are back before a getter that sees
-                // the trim finished looks again (I6).
-                let trims = &self.core.trims;
-                let mut w = trims.load(Ordering::SeqCst);
-                while let Err(found) =
-                    trims.compare_exchange(w, trim_finished(w), Ordering::SeqCst, Ordering::SeqCst)
-                {
-                    w = found;
-                }
+                self.core.end_trim();
             }
         }
         let mut moved: Vec<T> = Vec::new();
@@ -589,6 +721,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         }
         // Every index is back: the values are dropped with nothing held (I9).
         let dropped = moved.len();
+        self.live.sub(dropped as u64);
         drop(moved);
         dropped
     }
@@ -611,6 +744,18 @@ impl<T, L: FreeList, H, S: Shape> Drop for Core<T, L, H, S> {
 }
 
 impl<T, L: FreeList, H, S: Shape> Core<T, L, H, S> {
+    /// Ends a trim (or an insert's search): the indices it held are back
+    /// before a getter that sees it finished looks again (I6).
+    fn end_trim(&self) {
+        let mut w = self.trims.load(Ordering::SeqCst);
+        while let Err(found) =
+            self.trims
+                .compare_exchange(w, trim_finished(w), Ordering::SeqCst, Ordering::SeqCst)
+        {
+            w = found;
+        }
+    }
+
     /// Pops every free slot and drops the values of the filled ones. Used by
     /// `Drop`: if a `T::drop` panics, the unwind guard calls this again and it
     /// carries on from the next slot (the panicking slot was already popped,

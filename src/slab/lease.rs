@@ -7,8 +7,9 @@ use crate::error::PoolExhausted;
 use crate::freelist::FreeList;
 use crate::sync::Arc;
 use core::fmt;
+use core::mem::ManuallyDrop;
 use core::ops::{Deref, DerefMut};
-use core::ptr::NonNull;
+use core::ptr::{self, NonNull};
 
 // === impl Lease ===
 
@@ -91,6 +92,26 @@ impl<P: Owner> Lease<P> {
     #[inline(always)]
     pub(crate) fn acquire(owner: P) -> Result<Self, PoolExhausted> {
         Self::new(owner).map_err(|owner| PoolExhausted::new(owner.core().capacity()))
+    }
+
+    /// Ends the lease and moves its object out: the object leaves the pool
+    /// for good, and its slot goes back empty, to be rebuilt by `init` when
+    /// next handed out. Returns the owner too, for the guard's own
+    /// bookkeeping.
+    pub(crate) fn into_inner(self) -> (P::Item, P) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: I1, I2 — the lease owns this filled slot exclusively; the
+        // value moves out once, and the slot is given back empty below
+        // (the lease is never dropped, so it is not released twice).
+        let value = unsafe { this.ptr.as_ptr().read() };
+        // SAFETY: I7 — the lease is in a `ManuallyDrop` and never used
+        // again, so its owner (which keeps the core alive) is moved out of
+        // it exactly once and dropped once, by the caller.
+        let owner = unsafe { ptr::read(&this.owner) };
+        // SAFETY: I1, I2 — `index` came from `acquire` on this core (I7) and
+        // is given back only here, once; its value was moved out above.
+        unsafe { owner.core().give_back_empty(this.index) };
+        (value, owner)
     }
 
     /// Panics, naming `caller`, unless this lease came from `core`: an

@@ -25,7 +25,7 @@ mod lease;
 mod store;
 
 pub(crate) use self::core::{Core, Grows, Hooks, Layout, Settings};
-pub(crate) use self::lease::Lease;
-pub(crate) use self::store::Growable;
+pub(crate) use self::lease::{Lease, Owner};
+pub(crate) use self::store::{Fixed, Growable};
 #[cfg(doc)]
 use self::store::Store;

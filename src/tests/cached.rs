@@ -12,7 +12,7 @@ fn core(capacity: usize) -> Arc<SharedCore<u32>> {
     let layout = Settings::with_capacity(capacity)
         .check("ThreadSafePool", Grows::WithMax)
         .unwrap();
-    shared_core(layout, BoxedHooks::new(Box::new(|| 7), None))
+    shared_core(layout, BoxedHooks::init_only(Box::new(|| 7)))
 }
 
 fn my_serial() -> usize {
