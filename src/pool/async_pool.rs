@@ -27,7 +27,7 @@
 
 use super::guard::guard_impls;
 use super::hooks::{BoxedHooks, SharedHooks};
-use super::wait_list::{Place, WaitList};
+use super::wait_list::{wake_on_unwind, Place, WaitList};
 use super::{shared_core, SharedCore};
 #[cfg(doc)]
 use crate::error::ConfigError;
@@ -121,6 +121,26 @@ impl<T> AsyncPool<T> {
     ///
     /// No lock is held while `init` runs or while a waker is cloned, dropped
     /// or woken, so `init` and wakers may use this same pool.
+    ///
+    /// To wait at most a while, wrap the future in your runtime's timeout;
+    /// when it expires the future is dropped, which gives up its place:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fastalloc::AsyncPool;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = AsyncPool::new(1, || [0u8; 64]);
+    /// let held = pool.get().await;
+    /// let waited = tokio::time::timeout(Duration::from_millis(10), pool.get()).await;
+    /// assert!(waited.is_err(), "every object is in use: timed out");
+    /// assert_eq!(pool.waiting(), 0, "the timed-out waiter left the line");
+    /// drop(held);
+    /// let got = tokio::time::timeout(Duration::from_secs(1), pool.get()).await;
+    /// assert!(got.is_ok());
+    /// # }
+    /// ```
     pub fn get(&self) -> Acquire<'_, T> {
         Acquire {
             pool: self,
@@ -231,7 +251,38 @@ impl<T> AsyncPool<T> {
     /// once more each time it was woken but a `try_get` took the object
     /// first.
     pub fn stats(&self) -> StatsSnapshot {
-        self.core.stats()
+        let mut stats = self.core.stats();
+        stats.waiting = self.waiting() as u64;
+        stats
+    }
+
+    /// The number of objects built and free now: the gets that will not run
+    /// `init` (Python's `available()`; exact when no get or release is in
+    /// flight).
+    #[inline]
+    pub fn idle(&self) -> usize {
+        self.core.idle()
+    }
+
+    /// Sets the statistics' counters to zero and their peaks to the figures
+    /// now (see [`FixedPool::reset_stats`](crate::FixedPool::reset_stats)).
+    /// Exact when no get or release is in flight; one that is may be counted
+    /// in the window before or the one after.
+    pub fn reset_stats(&self) {
+        self.core.reset_stats();
+    }
+
+    /// Puts `value`, built by the caller, into a slot that holds no object
+    /// (see [`FixedPool::insert`](crate::FixedPool::insert)), and wakes the
+    /// first waiting task, if any. The pool does not grow for it.
+    ///
+    /// # Errors
+    ///
+    /// `Err(value)` when no free slot is empty.
+    pub fn insert(&self, value: T) -> Result<(), T> {
+        self.core.insert(value)?;
+        self.waiters.released();
+        Ok(())
     }
 }
 
@@ -318,24 +369,6 @@ impl<T> fmt::Debug for AcquireOwned<T> {
             .field("queued", &self.place.is_queued())
             .finish()
     }
-}
-
-/// Runs `take`, which may run `init`. If `init` panics, the slot it was
-/// building went back to the pool, empty: a waiter is woken for it, as a
-/// release would, so no waiter sleeps next to it.
-#[inline(always)]
-fn wake_on_unwind<R>(waiters: &WaitList, take: impl FnOnce() -> R) -> R {
-    struct WakeOnUnwind<'a>(&'a WaitList);
-    impl Drop for WakeOnUnwind<'_> {
-        #[cold]
-        fn drop(&mut self) {
-            self.0.released();
-        }
-    }
-    let on_unwind = WakeOnUnwind(waiters);
-    let taken = take();
-    core::mem::forget(on_unwind);
-    taken
 }
 
 /// Wakes the next waiter after the guard's lease went back (fields drop in

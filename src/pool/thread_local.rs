@@ -300,6 +300,34 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
         self.local().available()
     }
 
+    /// The number of the calling thread's objects built and free now
+    /// (Python's `available()`).
+    pub fn idle(&self) -> usize {
+        self.local().idle()
+    }
+
+    /// Puts `value`, built by the caller, into a slot of the calling
+    /// thread's pool that holds no object (see
+    /// [`FixedPool::insert`](crate::FixedPool::insert)).
+    ///
+    /// # Errors
+    ///
+    /// `Err(value)` when none of this thread's free slots is empty.
+    pub fn insert(&self, value: T) -> Result<(), T> {
+        self.local().insert(value)
+    }
+
+    /// Sets the statistics' counters of every thread's pool to zero and
+    /// their peaks to the figures now (see
+    /// [`FixedPool::reset_stats`](crate::FixedPool::reset_stats)). Each
+    /// thread writes its own counters: reset them while the other threads
+    /// do not use the pool, or a count they make meanwhile may be lost.
+    pub fn reset_stats(&self) {
+        for core in self.cores() {
+            core.core.reset_stats();
+        }
+    }
+
     /// Drops the calling thread's idle objects, keeping its slots (see
     /// [`FixedPool::trim`](crate::FixedPool::trim)). Returns how many.
     pub fn trim(&self) -> usize {

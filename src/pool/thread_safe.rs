@@ -3,15 +3,22 @@
 
 use super::guard::guard_impls;
 use super::hooks::{BoxedHooks, SharedHooks};
-use super::{shared_core, SharedCore};
+#[cfg(feature = "std")]
+use super::wait_list::{wake_on_unwind, Place, WaitList};
+use super::SharedCore;
 #[cfg(doc)]
 use crate::error::ConfigError;
 use crate::error::PoolExhausted;
-use crate::slab::{Grows, Layout, Lease, Settings};
+use crate::slab::{Core, Growable, Grows, Layout, Lease, Owner, Settings};
 use crate::stats::StatsSnapshot;
 use crate::sync::Arc;
+#[cfg(feature = "std")]
+use crate::sync::StdArc;
 use alloc::boxed::Box;
 use core::fmt;
+use core::ops::Deref;
+#[cfg(feature = "std")]
+use std::time::{Duration, Instant};
 
 /// A pool of `capacity` objects shared across threads by reference (it is
 /// `Send + Sync` when `T: Send`).
@@ -59,7 +66,60 @@ use core::fmt;
 /// };
 /// ```
 pub struct ThreadSafePool<T> {
-    core: Arc<SharedCore<T>>,
+    core: Arc<Shared<T>>,
+}
+
+/// A `ThreadSafePool`'s storage: the core, and (with `std`) the threads
+/// waiting in `get_timeout`, which every release of the pool's guards looks
+/// at (one relaxed load when nobody waits).
+pub(crate) struct Shared<T> {
+    core: SharedCore<T>,
+    #[cfg(feature = "std")]
+    waiters: WaitList,
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = SharedCore<T>;
+    #[inline(always)]
+    fn deref(&self) -> &SharedCore<T> {
+        &self.core
+    }
+}
+
+// SAFETY: I7 — a shared reference always points at the same `Shared`, whose
+// core the borrow keeps alive and in place.
+unsafe impl<T> Owner for &Shared<T> {
+    type Item = T;
+    type List = crate::freelist::CachedStack;
+    type Hooks = SharedHooks<T>;
+    type Shape = Growable;
+    #[inline(always)]
+    fn core(&self) -> &Core<T, Self::List, Self::Hooks, Growable> {
+        &self.core
+    }
+    #[inline(always)]
+    fn released(&self) {
+        #[cfg(feature = "std")]
+        self.waiters.released();
+    }
+}
+
+// SAFETY: I7 — an `Arc` always points at the same allocation, which lives
+// (unmoved, with its core) while any clone does.
+unsafe impl<T> Owner for Arc<Shared<T>> {
+    type Item = T;
+    type List = crate::freelist::CachedStack;
+    type Hooks = SharedHooks<T>;
+    type Shape = Growable;
+    #[inline(always)]
+    fn core(&self) -> &Core<T, Self::List, Self::Hooks, Growable> {
+        &self.core
+    }
+    #[inline(always)]
+    fn released(&self) {
+        #[cfg(feature = "std")]
+        self.waiters.released();
+    }
 }
 
 impl<T: Send> ThreadSafePool<T> {
@@ -88,7 +148,11 @@ impl<T: Send> ThreadSafePool<T> {
 
     pub(crate) fn from_parts(layout: Layout, hooks: SharedHooks<T>) -> Self {
         Self {
-            core: shared_core(layout, hooks),
+            core: Arc::new(Shared {
+                core: Core::new(layout, hooks),
+                #[cfg(feature = "std")]
+                waiters: WaitList::new(),
+            }),
         }
     }
 }
@@ -136,6 +200,77 @@ impl<T> ThreadSafePool<T> {
     #[inline(always)]
     pub fn get_owned(self: &alloc::sync::Arc<Self>) -> Result<OwnedGuard<T>, PoolExhausted> {
         Lease::acquire(Arc::clone(&self.core)).map(|lease| OwnedGuard { lease })
+    }
+
+    /// Like [`get`](Self::get), but when every object is in use the calling
+    /// thread parks until one is released or `timeout` has passed. Waiting
+    /// callers are served first come, first served: each release wakes the
+    /// longest-waiting one. When nobody waits, a release pays one relaxed
+    /// load for this (on Linux; elsewhere also a `SeqCst` fence).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use fastalloc::ThreadSafePool;
+    ///
+    /// let pool = ThreadSafePool::new(1, || 0u64);
+    /// let held = pool.get()?;
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| {
+    ///         std::thread::sleep(Duration::from_millis(20));
+    ///         drop(held); // wakes the waiting thread
+    ///     });
+    ///     let got = pool.get_timeout(Duration::from_secs(10)).expect("released within 10 s");
+    ///     assert_eq!(*got, 0);
+    /// });
+    /// let _held = pool.get()?;
+    /// assert!(pool.get_timeout(Duration::from_millis(10)).is_err()); // nobody releases
+    /// # Ok::<(), fastalloc::PoolExhausted>(())
+    /// ```
+    ///
+    /// A guard taken by `get_timeout` is like any other; `get` and
+    /// `get_owned` do not queue (they may take an object a waiter was woken
+    /// for, which then waits on).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolExhausted`] when no object came free within `timeout`
+    /// (statistics count one `exhausted` per wait).
+    ///
+    /// # Panics
+    ///
+    /// If `init` panics; the pool stays usable, and the next waiter is woken.
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+    pub fn get_timeout(&self, timeout: Duration) -> Result<ThreadSafeGuard<'_, T>, PoolExhausted> {
+        let shared = &*self.core;
+        let take = || wake_on_unwind(&shared.waiters, || Lease::new_unreported(shared));
+        let waits = || shared.count_wait();
+        // Fast path: an object is free and nobody waits.
+        if shared.waiters.waiting() == 0 {
+            if let Some(lease) = take() {
+                return Ok(ThreadSafeGuard { lease });
+            }
+        }
+        let mut place = Waiting(Place::default(), &shared.waiters);
+        let waker = thread_waker();
+        let mut cx = core::task::Context::from_waker(&waker);
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if let core::task::Poll::Ready(lease) =
+                place.0.poll(&shared.waiters, &mut cx, take, waits)
+            {
+                return Ok(ThreadSafeGuard { lease });
+            }
+            let left = match deadline {
+                Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+                None => Duration::MAX,
+            };
+            if left.is_zero() {
+                // Leaves the line (passing on a wake meant for it) as it drops.
+                return Err(PoolExhausted::new(self.capacity()));
+            }
+            std::thread::park_timeout(left);
+        }
     }
 
     /// Gives an object back: the same as dropping its guard.
@@ -209,9 +344,65 @@ impl<T> ThreadSafePool<T> {
         self.core.available()
     }
 
+
+    /// The number of objects built and free now: the gets that will not run
+    /// `init` (Python's `available()`; exact when no get or release is in
+    /// flight).
+    #[inline]
+    pub fn idle(&self) -> usize {
+        self.core.idle()
+    }
+
+    /// Sets the statistics' counters to zero and their peaks to the figures
+    /// now (see [`FixedPool::reset_stats`](crate::FixedPool::reset_stats)).
+    /// Exact when no get or release is in flight; one that is may be counted
+    /// in the window before or the one after.
+    pub fn reset_stats(&self) {
+        self.core.reset_stats();
+    }
+
+    /// Puts `value`, built by the caller, into a slot that holds no object
+    /// (see [`FixedPool::insert`](crate::FixedPool::insert)), and wakes a
+    /// thread waiting in [`get_timeout`](Self::get_timeout), if any. The pool
+    /// does not grow for it.
+    ///
+    /// ```
+    /// use fastalloc::{ThreadSafeGuard, ThreadSafePool};
+    ///
+    /// let pool = ThreadSafePool::new(1, || vec![0u8; 16]);
+    /// let buf = ThreadSafeGuard::into_inner(pool.get()?);
+    /// assert_eq!((pool.in_use(), pool.idle()), (0, 0));
+    /// pool.insert(buf).unwrap();
+    /// assert_eq!(pool.idle(), 1);
+    /// # Ok::<(), fastalloc::PoolExhausted>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// `Err(value)` when no free slot is empty.
+    pub fn insert(&self, value: T) -> Result<(), T> {
+        self.core.insert(value)?;
+        (&*self.core).released();
+        Ok(())
+    }
+
+    /// The number of threads waiting in [`get_timeout`](Self::get_timeout)
+    /// now.
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+    pub fn waiting(&self) -> usize {
+        self.core.waiters.waiting()
+    }
+
     /// The pool's figures now; see [`StatsSnapshot`].
     pub fn stats(&self) -> StatsSnapshot {
-        self.core.stats()
+        #[allow(unused_mut)]
+        let mut stats = self.core.stats();
+        #[cfg(feature = "std")]
+        {
+            stats.waiting = self.waiting() as u64;
+        }
+        stats
     }
 }
 
@@ -244,7 +435,7 @@ impl<T> fmt::Debug for ThreadSafePool<T> {
 /// ```
 #[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct ThreadSafeGuard<'a, T> {
-    lease: Lease<&'a SharedCore<T>>,
+    lease: Lease<&'a Shared<T>>,
 }
 
 guard_impls!(ThreadSafeGuard<'a>);
@@ -273,7 +464,34 @@ guard_impls!(ThreadSafeGuard<'a>);
 /// ```
 #[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
 pub struct OwnedGuard<T> {
-    lease: Lease<Arc<SharedCore<T>>>,
+    lease: Lease<Arc<Shared<T>>>,
 }
 
 guard_impls!(OwnedGuard);
+
+/// A `get_timeout` caller's place in the wait list; leaves it when dropped
+/// (served, timed out, or unwinding from a panicking `init`).
+#[cfg(feature = "std")]
+struct Waiting<'a>(Place, &'a WaitList);
+
+#[cfg(feature = "std")]
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.cancel(self.1);
+    }
+}
+
+/// A waker that unparks the calling thread.
+#[cfg(feature = "std")]
+fn thread_waker() -> core::task::Waker {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: StdArc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &StdArc<Self>) {
+            self.0.unpark();
+        }
+    }
+    core::task::Waker::from(StdArc::new(Unpark(std::thread::current())))
+}

@@ -355,3 +355,21 @@ impl Place {
         wakers.into_iter().for_each(Waker::wake);
     }
 }
+
+/// Runs `take`, which may run `init`. If `init` panics, the slot it was
+/// building went back to the pool, empty: a waiter is woken for it, as a
+/// release would, so no waiter sleeps next to it.
+#[inline(always)]
+pub(crate) fn wake_on_unwind<R>(waiters: &WaitList, take: impl FnOnce() -> R) -> R {
+    struct WakeOnUnwind<'a>(&'a WaitList);
+    impl Drop for WakeOnUnwind<'_> {
+        #[cold]
+        fn drop(&mut self) {
+            self.0.released();
+        }
+    }
+    let on_unwind = WakeOnUnwind(waiters);
+    let taken = take();
+    core::mem::forget(on_unwind);
+    taken
+}

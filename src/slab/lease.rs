@@ -18,8 +18,10 @@ use core::ptr::{self, NonNull};
 /// # Safety
 ///
 /// `core` returns the same core on every call, and that core stays alive and
-/// does not move for as long as the implementing value lives (I7). Implemented
-/// only here, for `&Core` and `Arc<Core>`.
+/// does not move for as long as the implementing value lives (I7).
+/// Implemented here for `&Core` and `Arc<Core>`, and by the pools for the
+/// handles their guards keep (an `Rc` of a single-thread pool, a shared
+/// pool's core with its wait list).
 pub(crate) unsafe trait Owner {
     /// The pooled type.
     type Item;
@@ -31,6 +33,12 @@ pub(crate) unsafe trait Owner {
     type Shape: Shape;
     /// The core this owner keeps alive.
     fn core(&self) -> &Core<Self::Item, Self::List, Self::Hooks, Self::Shape>;
+
+    /// Called after the lease's slot went back to the core (released, taken
+    /// out, or pushed back empty by a panicking reset hook): a pool whose
+    /// callers can wait for an object wakes one here.
+    #[inline(always)]
+    fn released(&self) {}
 }
 
 // SAFETY: I7 — a shared reference always points at the same core, which the
@@ -111,6 +119,7 @@ impl<P: Owner> Lease<P> {
         // SAFETY: I1, I2 — `index` came from `acquire` on this core (I7) and
         // is given back only here, once; its value was moved out above.
         unsafe { owner.core().give_back_empty(this.index) };
+        owner.released();
         (value, owner)
     }
 
@@ -153,6 +162,16 @@ impl<P: Owner> DerefMut for Lease<P> {
 impl<P: Owner> Drop for Lease<P> {
     #[inline(always)]
     fn drop(&mut self) {
+        /// Tells the owner after the release, also when a reset hook panics
+        /// (the slot is back then too, empty).
+        struct Released<'a, P: Owner>(&'a P);
+        impl<P: Owner> Drop for Released<'_, P> {
+            #[inline(always)]
+            fn drop(&mut self) {
+                self.0.released();
+            }
+        }
+        let _released = Released(&self.owner);
         // SAFETY: I1, I3 — `index` and `ptr` came from `acquire` on this very
         // core (I7), a lease is released only here, once, and every borrow of
         // the value has ended because we hold `&mut self`.
