@@ -357,7 +357,9 @@ impl<T, F: Fn() -> T, R: Fn(&mut T), K: Fn(&T) -> bool> PoolBuilder<T, F, R, K> 
         R: Send + 'static,
         K: Send + 'static,
     {
-        let reset = self.reset.map(|r| Box::new(r) as Box<dyn Fn(&mut T) + Send>);
+        let reset = self
+            .reset
+            .map(|r| Box::new(r) as Box<dyn Fn(&mut T) + Send>);
         let recycle = self
             .recycle
             .map(|k| Box::new(k) as Box<dyn Fn(&T) -> bool + Send>);

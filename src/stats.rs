@@ -505,7 +505,8 @@ impl Totals {
         snapshot.total_discarded = self.discarded;
         snapshot.total_allocation_time_ns =
             (snapshot.avg_allocation_time_ns * self.allocations as f64) as u64;
-        snapshot.total_release_time_ns = (snapshot.avg_release_time_ns * self.releases as f64) as u64;
+        snapshot.total_release_time_ns =
+            (snapshot.avg_release_time_ns * self.releases as f64) as u64;
     }
 }
 

@@ -189,7 +189,10 @@ fn pool_alias_is_the_fixed_pool() {
     s.push_str("abc");
     assert_eq!(&*s, "abc");
     assert_eq!(format!("{s:?}"), "FixedGuard(\"abc\")");
-    assert_eq!(format!("{pool:?}"), "FixedPool { capacity: 2, in_use: 1, idle: 0 }");
+    assert_eq!(
+        format!("{pool:?}"),
+        "FixedPool { capacity: 2, in_use: 1, idle: 0 }"
+    );
 }
 
 #[test]

@@ -326,6 +326,32 @@ pub(crate) struct CachedStack {
 }
 
 impl CachedStack {
+    /// A full cache moves its older half to the shared stack.
+    ///
+    /// # Safety
+    ///
+    /// - The caller is in the owner's section of `cache`, or holds its lock
+    ///   (I13, I14): no other thread touches its entries meanwhile.
+    #[cold]
+    #[inline(never)]
+    unsafe fn spill_older_half<S: Words<W = AtomicU32>>(&self, words: &S, cache: &Cache) {
+        let limit = self.limit;
+        let half = limit - limit / 2;
+        let mut older = [0u32; CACHE_SLOTS];
+        for (slot, entry) in older.iter_mut().zip(&cache.entries[..half as usize]) {
+            *slot = entry.load(Ordering::Relaxed);
+        }
+        for position in half..limit {
+            let entry = cache.entries[position as usize].load(Ordering::Relaxed);
+            cache.entries[(position - half) as usize].store(entry, Ordering::Relaxed);
+        }
+        cache.len.store(limit - half, Ordering::Relaxed);
+        // SAFETY: I1, I13, I14 — these entries are free indices held only by
+        // this cache, which no other thread touches during the caller's
+        // section (or while it holds the lock); they just left it.
+        unsafe { self.shared.put_chain(words, &older[..half as usize]) };
+    }
+
     /// The calling thread's cache, made on first use; `None` when the pool
     /// has no caches or the thread has no serial below [`CACHES`].
     #[inline(always)]
@@ -638,23 +664,9 @@ impl FreeList for CachedStack {
             let limit = self.limit;
             cache.owned(|cache| {
                 if cache.len() == limit {
-                    // Full: the older half goes to the shared stack, in our
-                    // section (I13, I14).
-                    let half = limit - limit / 2;
-                    let mut older = [0u32; CACHE_SLOTS];
-                    for (slot, entry) in older.iter_mut().zip(&cache.entries[..half as usize]) {
-                        *slot = entry.load(Ordering::Relaxed);
-                    }
-                    for position in half..limit {
-                        let entry = cache.entries[position as usize].load(Ordering::Relaxed);
-                        cache.entries[(position - half) as usize].store(entry, Ordering::Relaxed);
-                    }
-                    cache.len.store(limit - half, Ordering::Relaxed);
-                    // SAFETY: I1, I13, I14 — these entries are free indices
-                    // held only by this cache, which no other thread touches
-                    // during our section (or while we hold its lock); they
-                    // just left it.
-                    unsafe { self.shared.put_chain(words, &older[..half as usize]) };
+                    // SAFETY: I1, I13, I14 — we are in the owner's section
+                    // of `cache` (or hold its lock).
+                    unsafe { self.spill_older_half(words, cache) };
                 }
                 cache.push(entry);
             });

@@ -27,7 +27,7 @@
 
 use super::guard::guard_impls;
 use super::hooks::{BoxedHooks, SharedHooks};
-use super::wait_list::{wake_on_unwind, Place, WaitList};
+use super::wait_list::{wake_on_unwind, Place, WaitList, WakeNext};
 use super::{shared_core, SharedCore};
 #[cfg(doc)]
 use crate::error::ConfigError;
@@ -368,17 +368,6 @@ impl<T> fmt::Debug for AcquireOwned<T> {
         f.debug_struct("AcquireOwned")
             .field("queued", &self.place.is_queued())
             .finish()
-    }
-}
-
-/// Wakes the next waiter after the guard's lease went back (fields drop in
-/// order: the lease first).
-struct WakeNext<'a>(&'a WaitList);
-
-impl Drop for WakeNext<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        self.0.released();
     }
 }
 

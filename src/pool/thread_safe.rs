@@ -4,7 +4,7 @@
 use super::guard::guard_impls;
 use super::hooks::{BoxedHooks, SharedHooks};
 #[cfg(feature = "std")]
-use super::wait_list::{wake_on_unwind, Place, WaitList};
+use super::wait_list::{wake_on_unwind, Place, WaitList, WakeNext};
 use super::SharedCore;
 #[cfg(doc)]
 use crate::error::ConfigError;
@@ -97,10 +97,10 @@ unsafe impl<T> Owner for &Shared<T> {
     fn core(&self) -> &Core<T, Self::List, Self::Hooks, Growable> {
         &self.core
     }
+    #[cfg(feature = "std")]
     #[inline(always)]
-    fn released(&self) {
-        #[cfg(feature = "std")]
-        self.waiters.released();
+    fn on_release(&self) -> impl Sized {
+        WakeNext(&self.waiters)
     }
 }
 
@@ -115,10 +115,10 @@ unsafe impl<T> Owner for Arc<Shared<T>> {
     fn core(&self) -> &Core<T, Self::List, Self::Hooks, Growable> {
         &self.core
     }
+    #[cfg(feature = "std")]
     #[inline(always)]
-    fn released(&self) {
-        #[cfg(feature = "std")]
-        self.waiters.released();
+    fn on_release(&self) -> impl Sized {
+        WakeNext(&self.waiters)
     }
 }
 
@@ -344,7 +344,6 @@ impl<T> ThreadSafePool<T> {
         self.core.available()
     }
 
-
     /// The number of objects built and free now: the gets that will not run
     /// `init` (Python's `available()`; exact when no get or release is in
     /// flight).
@@ -382,7 +381,8 @@ impl<T> ThreadSafePool<T> {
     /// `Err(value)` when no free slot is empty.
     pub fn insert(&self, value: T) -> Result<(), T> {
         self.core.insert(value)?;
-        (&*self.core).released();
+        #[cfg(feature = "std")]
+        self.core.waiters.released();
         Ok(())
     }
 

@@ -373,3 +373,14 @@ pub(crate) fn wake_on_unwind<R>(waiters: &WaitList, take: impl FnOnce() -> R) ->
     core::mem::forget(on_unwind);
     taken
 }
+
+/// Wakes the next waiter after the guard's lease went back (fields drop in
+/// order: the lease first).
+pub(crate) struct WakeNext<'a>(pub(crate) &'a WaitList);
+
+impl Drop for WakeNext<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.released();
+    }
+}

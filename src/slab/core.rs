@@ -191,6 +191,8 @@ pub(crate) struct Core<T, L: FreeList, H, S: Shape = Fixed> {
     /// `has_reset() || has_recycle() || stats.is_some()`: a release does
     /// more than a push.
     slow_release: bool,
+    /// `has_reset() || has_recycle()`: a release runs user code.
+    hooked_release: bool,
     /// Slots holding an object (free or leased): built by `init` or
     /// `insert`, less those dropped or taken out since. `live - in_use` is
     /// the idle count.
@@ -212,6 +214,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
         let free = L::new(capacity, store.first_words());
         let mut core = Self {
             slow_release: hooks.has_reset() || hooks.has_recycle() || layout.statistics,
+            hooked_release: hooks.has_reset() || hooks.has_recycle(),
             live: L::Counter::default(),
             store,
             free,
@@ -481,7 +484,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             .as_ref()
             .map(|recorder| (recorder, recorder.begin_release()));
         let mut keep = true;
-        if self.hooks.has_reset() || self.hooks.has_recycle() {
+        if self.hooked_release {
             struct DropAndPushBackEmpty<'a, T, L: FreeList, S: Shape> {
                 store: &'a Store<T, L::Word, S>,
                 free: &'a L,

@@ -34,11 +34,15 @@ pub(crate) unsafe trait Owner {
     /// The core this owner keeps alive.
     fn core(&self) -> &Core<Self::Item, Self::List, Self::Hooks, Self::Shape>;
 
-    /// Called after the lease's slot went back to the core (released, taken
-    /// out, or pushed back empty by a panicking reset hook): a pool whose
-    /// callers can wait for an object wakes one here.
+    /// A value made before the lease's slot goes back to the core and
+    /// dropped after it (released, taken out, or pushed back empty by a
+    /// panicking reset hook): a pool whose callers can wait for an object
+    /// returns one that wakes a waiter when dropped. It holds what it needs
+    /// (a pointer to the wait list), not a reference to the lease, so the
+    /// lease stays in registers.
     #[inline(always)]
-    fn released(&self) {}
+    #[allow(clippy::unused_unit)]
+    fn on_release(&self) -> impl Sized {}
 }
 
 // SAFETY: I7 — a shared reference always points at the same core, which the
@@ -116,10 +120,11 @@ impl<P: Owner> Lease<P> {
         // again, so its owner (which keeps the core alive) is moved out of
         // it exactly once and dropped once, by the caller.
         let owner = unsafe { ptr::read(&this.owner) };
+        let notify = owner.on_release();
         // SAFETY: I1, I2 — `index` came from `acquire` on this core (I7) and
         // is given back only here, once; its value was moved out above.
         unsafe { owner.core().give_back_empty(this.index) };
-        owner.released();
+        drop(notify);
         (value, owner)
     }
 
@@ -162,16 +167,9 @@ impl<P: Owner> DerefMut for Lease<P> {
 impl<P: Owner> Drop for Lease<P> {
     #[inline(always)]
     fn drop(&mut self) {
-        /// Tells the owner after the release, also when a reset hook panics
-        /// (the slot is back then too, empty).
-        struct Released<'a, P: Owner>(&'a P);
-        impl<P: Owner> Drop for Released<'_, P> {
-            #[inline(always)]
-            fn drop(&mut self) {
-                self.0.released();
-            }
-        }
-        let _released = Released(&self.owner);
+        // Dropped after the release, also when a reset hook panics (the slot
+        // is back then too, empty).
+        let _notify = self.owner.on_release();
         // SAFETY: I1, I3 — `index` and `ptr` came from `acquire` on this very
         // core (I7), a lease is released only here, once, and every borrow of
         // the value has ended because we hold `&mut self`.

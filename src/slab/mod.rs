@@ -26,6 +26,6 @@ mod store;
 
 pub(crate) use self::core::{Core, Grows, Hooks, Layout, Settings};
 pub(crate) use self::lease::{Lease, Owner};
-pub(crate) use self::store::{Fixed, Growable};
 #[cfg(doc)]
 use self::store::Store;
+pub(crate) use self::store::{Fixed, Growable};

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use fastalloc::{
-    AsyncPool, FixedPool, GrowingPool, Growth, PoolBuilder, PoolExhausted, ThreadLocalPool,
-    ThreadSafePool,
+    AsyncPool, FixedPool, GrowingPool, Growth, PoolBuilder, PoolExhausted, StatsSnapshot,
+    ThreadLocalPool, ThreadSafePool,
 };
 use std::ops::DerefMut;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
@@ -70,6 +70,7 @@ impl Counters {
             Tracked {
                 id,
                 dirty: false,
+                worn: false,
                 panic_on_drop: false,
                 owner: AtomicUsize::new(FREE),
                 counters: c.clone(),
@@ -98,6 +99,9 @@ pub struct Tracked {
     pub id: usize,
     /// Set by users, cleared by the reset hook.
     pub dirty: bool,
+    /// Set by users, not cleared by the reset hook: `recycle_if` tests
+    /// reject worn objects.
+    pub worn: bool,
     /// Makes this object's `Drop` panic (after counting the drop).
     pub panic_on_drop: bool,
     /// Ownership stamp: the id of the thread holding it, or [`FREE`].
@@ -145,6 +149,65 @@ pub trait TestPool: Sized {
     fn in_use(&self) -> usize;
     fn available(&self) -> usize;
     fn trim(&self) -> usize;
+    /// With a reset hook, statistics on, and `recycle_if(|t| !t.worn)`.
+    fn build_recycling(capacity: usize, c: &Counters) -> Self;
+    fn into_inner(guard: Self::Guard<'_>) -> Tracked;
+    fn insert(&self, value: Tracked) -> Result<(), Tracked>;
+    fn idle(&self) -> usize;
+    fn stats(&self) -> StatsSnapshot;
+    fn reset_stats(&self);
+}
+
+type Builder<F> = PoolBuilder<Tracked, F>;
+
+/// A builder with a reset hook, statistics, and `recycle_if(|t| !t.worn)`.
+fn recycling<F: Fn() -> Tracked + Send + Sync + 'static>(
+    c: &Counters,
+    b: Builder<F>,
+) -> PoolBuilder<
+    Tracked,
+    F,
+    impl Fn(&mut Tracked) + Send + Sync + 'static,
+    impl Fn(&Tracked) -> bool + Send + Sync + 'static,
+> {
+    b.reset(c.reset())
+        .recycle_if(|t: &Tracked| !t.worn)
+        .statistics(true)
+}
+
+fn plain(capacity: usize, c: &Counters) -> Builder<impl Fn() -> Tracked + Send + Sync + 'static> {
+    PoolBuilder::new(c.init()).capacity(capacity)
+}
+
+fn growing_lazy(
+    capacity: usize,
+    c: &Counters,
+) -> Builder<impl Fn() -> Tracked + Send + Sync + 'static> {
+    growing_builder(capacity, c, false)
+}
+
+/// The methods every pool has under the same name, for `TestPool`.
+macro_rules! common_methods {
+    ($pool:ty, $guard:ident, $build:ident, $builder:ident) => {
+        fn build_recycling(capacity: usize, c: &Counters) -> Self {
+            recycling(c, $builder(capacity, c)).$build().unwrap()
+        }
+        fn into_inner(guard: Self::Guard<'_>) -> Tracked {
+            fastalloc::$guard::into_inner(guard)
+        }
+        fn insert(&self, value: Tracked) -> Result<(), Tracked> {
+            <$pool>::insert(self, value)
+        }
+        fn idle(&self) -> usize {
+            <$pool>::idle(self)
+        }
+        fn stats(&self) -> StatsSnapshot {
+            <$pool>::stats(self)
+        }
+        fn reset_stats(&self) {
+            <$pool>::reset_stats(self)
+        }
+    };
 }
 
 impl TestPool for FixedPool<Tracked> {
@@ -178,6 +241,7 @@ impl TestPool for FixedPool<Tracked> {
     fn trim(&self) -> usize {
         FixedPool::trim(self)
     }
+    common_methods!(FixedPool<Tracked>, FixedGuard, build_fixed, plain);
 }
 
 impl TestPool for ThreadSafePool<Tracked> {
@@ -211,6 +275,12 @@ impl TestPool for ThreadSafePool<Tracked> {
     fn trim(&self) -> usize {
         ThreadSafePool::trim(self)
     }
+    common_methods!(
+        ThreadSafePool<Tracked>,
+        ThreadSafeGuard,
+        build_thread_safe,
+        plain
+    );
 }
 
 /// Growing pools in the shared tests start at half the capacity (unless
@@ -268,6 +338,12 @@ impl TestPool for GrowingPool<Tracked> {
     fn trim(&self) -> usize {
         GrowingPool::trim(self)
     }
+    common_methods!(
+        GrowingPool<Tracked>,
+        GrowingGuard,
+        build_growing,
+        growing_lazy
+    );
 }
 
 /// A `ThreadSafePool` built to grow (see [`growing_builder`]).
@@ -313,6 +389,28 @@ impl TestPool for GrowingShared {
     fn trim(&self) -> usize {
         self.0.trim()
     }
+    fn build_recycling(capacity: usize, c: &Counters) -> Self {
+        Self(
+            recycling(c, growing_lazy(capacity, c))
+                .build_thread_safe()
+                .unwrap(),
+        )
+    }
+    fn into_inner(guard: Self::Guard<'_>) -> Tracked {
+        fastalloc::ThreadSafeGuard::into_inner(guard)
+    }
+    fn insert(&self, value: Tracked) -> Result<(), Tracked> {
+        self.0.insert(value)
+    }
+    fn idle(&self) -> usize {
+        self.0.idle()
+    }
+    fn stats(&self) -> StatsSnapshot {
+        self.0.stats()
+    }
+    fn reset_stats(&self) {
+        self.0.reset_stats()
+    }
 }
 
 impl TestPool for ThreadLocalPool<Tracked> {
@@ -352,6 +450,12 @@ impl TestPool for ThreadLocalPool<Tracked> {
     fn trim(&self) -> usize {
         ThreadLocalPool::trim(self)
     }
+    common_methods!(
+        ThreadLocalPool<Tracked>,
+        ThreadLocalGuard,
+        build_thread_local,
+        plain
+    );
 }
 
 impl TestPool for AsyncPool<Tracked> {
@@ -385,6 +489,7 @@ impl TestPool for AsyncPool<Tracked> {
     fn trim(&self) -> usize {
         AsyncPool::trim(self)
     }
+    common_methods!(AsyncPool<Tracked>, AsyncGuard, build_async, plain);
 }
 
 /// Defines one `#[test]` per pool kind from a generic function `fn f<P: TestPool>()`.
