@@ -66,5 +66,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nthe burst needed {} objects; the pool settled at capacity {} after {} growth events",
         g.peak_in_use, g.current_capacity, g.growth_events
     );
+
+    // 4. A monitor reads a window at a time: figures since the last reset.
+    // (With the `serde` feature, `serde_json::to_string(&w)` exports it.)
+    growing.reset_stats();
+    workload(|| growing.get().ok());
+    let w = growing.stats();
+    println!(
+        "
+next window: {} gets, peak {} in use, {} idle of {} built, {} of {} max capacity, \
+         about {} ns spent in gets",
+        w.total_allocations,
+        w.peak_in_use,
+        w.idle,
+        w.idle + w.current_in_use,
+        w.current_capacity,
+        w.max_capacity,
+        w.total_allocation_time_ns
+    );
+    assert_eq!(
+        w.total_allocations, g.total_allocations,
+        "the same workload again"
+    );
+    assert_eq!(w.growth_events, 0, "already grown");
     Ok(())
 }

@@ -287,6 +287,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T), K: Fn(&T) -> bool> PoolBuilder<T, F, R, K> 
     ///
     /// If `pre_initialize` is set and `init` panics.
     #[cfg(target_has_atomic = "64")]
+    #[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
     pub fn build_thread_safe(self) -> Result<ThreadSafePool<T>, ConfigError>
     where
         T: Send,
@@ -306,6 +307,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T), K: Fn(&T) -> bool> PoolBuilder<T, F, R, K> 
     /// A [`ConfigError`] if the capacity is missing, 0, or too large, or if
     /// `max_capacity` or `growth` was set (per-thread pools never grow).
     #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn build_thread_local(self) -> Result<ThreadLocalPool<T>, ConfigError>
     where
         T: Send + 'static,
@@ -328,6 +330,7 @@ impl<T, F: Fn() -> T, R: Fn(&mut T), K: Fn(&T) -> bool> PoolBuilder<T, F, R, K> 
     ///
     /// If `pre_initialize` is set and `init` panics.
     #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn build_async(self) -> Result<AsyncPool<T>, ConfigError>
     where
         T: Send,

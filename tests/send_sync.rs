@@ -59,6 +59,26 @@ fn fixed_pool_and_its_guards_stay_on_one_thread() {
 }
 
 #[test]
+fn single_thread_pools_with_send_hooks_move_but_are_never_shared() {
+    use fastalloc::{FixedRcGuard, GrowingGuard, GrowingPool, GrowingRcGuard, SendHooks};
+    send::<FixedPool<Vec<u8>, SendHooks<Vec<u8>>>>();
+    send::<GrowingPool<Vec<u8>, SendHooks<Vec<u8>>>>();
+    // A `Send + !Sync` object is fine: the pool moves whole.
+    send::<FixedPool<Cell<u8>, SendHooks<Cell<u8>>>>();
+    assert_not_impl!(FixedPool<Rc<u8>, SendHooks<Rc<u8>>>: Send);
+    assert_not_impl!(GrowingPool<Rc<u8>, SendHooks<Rc<u8>>>: Send);
+    assert_not_impl!(FixedPool<u8, SendHooks<u8>>: Sync);
+    assert_not_impl!(GrowingPool<u8, SendHooks<u8>>: Sync);
+    assert_not_impl!(FixedGuard<'static, u8, SendHooks<u8>>: Send);
+    assert_not_impl!(GrowingGuard<'static, u8, SendHooks<u8>>: Send);
+    // Rc guards keep an `Rc`: never `Send`, but `'static`.
+    assert_not_impl!(FixedRcGuard<u8, SendHooks<u8>>: Send);
+    assert_not_impl!(GrowingRcGuard<u8>: Send);
+    is_static::<FixedRcGuard<u8>>();
+    is_static::<GrowingRcGuard<u8, SendHooks<u8>>>();
+}
+
+#[test]
 fn errors_and_snapshots_cross_threads() {
     send::<fastalloc::PoolExhausted>();
     sync::<fastalloc::PoolExhausted>();

@@ -300,3 +300,35 @@ fn shared_stats_read_while_threads_work_stay_within_bounds() {
     let pool = built(1).build_thread_local().unwrap();
     check(&pool, |p| failures(p.get(), p.get()), |p| p.stats());
 }
+
+/// With the `serde` feature (`cargo test --features serde --test stats`), a
+/// snapshot serialises with every figure under its field name.
+#[cfg(feature = "serde")]
+#[test]
+fn a_snapshot_serialises_with_serde() {
+    let pool = PoolBuilder::new(|| vec![0u8; 8])
+        .capacity(4)
+        .reset(Vec::clear)
+        .recycle_if(|v: &Vec<u8>| v.capacity() <= 64)
+        .statistics(true)
+        .build_thread_safe()
+        .unwrap();
+    let held = pool.get().unwrap();
+    let mut big = pool.get().unwrap();
+    big.reserve(1024);
+    drop(big);
+    let json = serde_json::to_value(pool.stats()).unwrap();
+    assert_eq!(json["total_allocations"], 2);
+    assert_eq!(json["total_releases"], 1);
+    assert_eq!(json["total_discarded"], 1);
+    assert_eq!(json["current_in_use"], 1);
+    assert_eq!(json["current_capacity"], 4);
+    assert_eq!(json["max_capacity"], 4);
+    assert_eq!(json["idle"], 0);
+    assert_eq!(json["waiting"], 0);
+    assert!(json["avg_allocation_time_ns"].is_number());
+    assert!(json["total_release_time_ns"].is_u64());
+    let fields = json.as_object().unwrap().len();
+    assert_eq!(fields, 17, "every figure is serialised: {json}");
+    drop(held);
+}

@@ -79,6 +79,7 @@ use core::task::{Context, Poll};
 ///     assert_eq!(waiter.join().unwrap(), 1024);
 /// });
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct AsyncPool<T> {
     core: Arc<SharedCore<T>>,
     waiters: Arc<WaitList>,
@@ -298,6 +299,7 @@ impl<T> fmt::Debug for AsyncPool<T> {
 
 /// The future of [`AsyncPool::get`]: resolves to a guard.
 #[must_use = "futures do nothing unless awaited"]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct Acquire<'a, T> {
     pool: &'a AsyncPool<T>,
     place: Place,
@@ -335,6 +337,7 @@ impl<T> fmt::Debug for Acquire<'_, T> {
 
 /// The future of [`AsyncPool::get_owned`]: resolves to an owned guard.
 #[must_use = "futures do nothing unless awaited"]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct AcquireOwned<T> {
     core: Arc<SharedCore<T>>,
     waiters: Arc<WaitList>,
@@ -400,6 +403,7 @@ impl Drop for WakeNextOwned {
 /// let _held = pool.try_get().unwrap(); // bound: held to the end of the scope
 /// ```
 #[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct AsyncGuard<'a, T> {
     lease: Lease<&'a SharedCore<T>>,
     _wake: WakeNext<'a>,
@@ -427,6 +431,7 @@ guard_impls!(AsyncGuard<'a>);
 /// let _held = pool.try_get_owned().unwrap(); // bound: held to the end of the scope
 /// ```
 #[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct AsyncOwnedGuard<T> {
     lease: Lease<Arc<SharedCore<T>>>,
     _wake: WakeNextOwned,

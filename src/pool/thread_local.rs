@@ -143,6 +143,7 @@ fn bucket_of(serial: usize) -> (usize, usize) {
 ///     s.spawn(move || drop(guard)); // error: the guard is not `Send`
 /// });
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct ThreadLocalPool<T> {
     /// This pool's id, never reused: the key of the thread's one-entry
     /// cache of its per-thread core (I12).
@@ -396,6 +397,7 @@ impl<T: Send + 'static> fmt::Debug for ThreadLocalPool<T> {
 /// let _held = pool.get().unwrap(); // bound: held to the end of the scope
 /// ```
 #[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 pub struct ThreadLocalGuard<'a, T> {
     lease: Lease<&'a PerThreadCore<T>>,
 }

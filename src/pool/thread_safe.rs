@@ -65,6 +65,7 @@ use std::time::{Duration, Instant};
 ///     pool.get().unwrap() // error: `pool` does not live long enough
 /// };
 /// ```
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub struct ThreadSafePool<T> {
     core: Arc<Shared<T>>,
 }
@@ -434,6 +435,7 @@ impl<T> fmt::Debug for ThreadSafePool<T> {
 /// let _held = pool.get().unwrap(); // bound: held to the end of the scope
 /// ```
 #[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub struct ThreadSafeGuard<'a, T> {
     lease: Lease<&'a Shared<T>>,
 }
@@ -463,6 +465,7 @@ guard_impls!(ThreadSafeGuard<'a>);
 /// let _held = pool.get_owned().unwrap(); // bound: held to the end of the scope
 /// ```
 #[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get()?;`"]
+#[cfg_attr(docsrs, doc(cfg(target_has_atomic = "64")))]
 pub struct OwnedGuard<T> {
     lease: Lease<Arc<Shared<T>>>,
 }
