@@ -42,7 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         peak
     });
 
-    let audio = std::thread::spawn(move || (0..100).map(|p| callback(p)).fold(0.0f32, f32::max));
+    let audio = std::thread::spawn(move || (0..100).map(&mut callback).fold(0.0f32, f32::max));
     let peak = audio.join().expect("the audio thread finished");
     let stats = reports.recv()?;
 
