@@ -136,8 +136,9 @@ impl<T, F: Fn() -> T, R: Fn(&mut T), K: Fn(&T) -> bool> PoolBuilder<T, F, R, K> 
     }
 
     /// A predicate run on every released object, after the reset hook:
-    /// `true` keeps the object in the pool, `false` drops it, and its slot is
-    /// rebuilt by `init` when next needed. Rejected objects are counted in
+    /// `true` keeps the object in the pool, `false` drops it and the pool
+    /// replaces it: its slot goes back first in line, empty, so the next get
+    /// builds a new object with `init`. Rejected objects are counted in
     /// [`StatsSnapshot::total_discarded`](crate::StatsSnapshot::total_discarded).
     /// The typical use: drop a buffer whose capacity grew past a limit, so
     /// one large request does not pin its memory in the pool for ever.

@@ -232,7 +232,24 @@ fn snapshot_has_the_structural_figures<P: TestPool>() {
     drop(held);
 }
 
+fn the_pool_replaces_an_object_taken_out_before_reusing_idle_ones<P: TestPool>() {
+    let c = Counters::new();
+    let pool = P::build_recycling(4, &c);
+    let idle = pool.get().unwrap();
+    let idle_id = idle.id;
+    let taken = pool.get().unwrap();
+    drop(idle); // one idle object
+    let taken = P::into_inner(taken);
+    let next = pool.get().unwrap();
+    assert_eq!(next.id, 2, "{}: a replacement is built first", P::NAME);
+    assert_eq!(pool.idle(), 1, "{}: the idle object stays idle", P::NAME);
+    let after = pool.get().unwrap();
+    assert_eq!(after.id, idle_id, "{}: then the idle one", P::NAME);
+    drop((next, after, taken));
+}
+
 for_each_pool!(
+    the_pool_replaces_an_object_taken_out_before_reusing_idle_ones,
     into_inner_takes_the_object_out_and_its_slot_is_rebuilt,
     insert_fills_empty_slots_and_hands_the_value_back_when_full,
     insert_goes_under_the_idle_objects_and_keeps_their_order,

@@ -119,6 +119,8 @@ fuzz_target!(|input: Input| {
         pre_initialize: input.pre_initialize,
         statistics: input.statistics,
         reset: input.reset,
+
+        recycle: false,
     };
     // The builder with exactly the settings given (capacity may be unset).
     let build = |kind: Kind| -> Result<(), ConfigError> {

@@ -58,6 +58,8 @@ fuzz_target!(|input: Input| {
         pre_initialize: input.pre_initialize,
         statistics: input.statistics,
         reset: input.reset,
+
+        recycle: false,
     };
     let mut ops = Vec::new();
     for step in input.steps.iter().take(64) {

@@ -1,5 +1,6 @@
 //! Arbitrary get / release / out-of-order release / panicking init, reset
-//! and drop / trim / stats sequences on every pool kind, each step checked
+//! and drop / trim / stats / into_inner / insert / worn objects rejected by
+//! `recycle_if` / reset_stats sequences on every pool kind, each step checked
 //! against a model (see `fastalloc_fuzz::run_ops`).
 #![no_main]
 
@@ -29,6 +30,7 @@ struct Input {
     pre_initialize: bool,
     statistics: bool,
     reset: bool,
+    recycle: bool,
     drop_pool_first: bool,
     ops: Vec<Op>,
 }
@@ -53,6 +55,7 @@ fuzz_target!(|input: Input| {
         pre_initialize: input.pre_initialize,
         statistics: input.statistics,
         reset: input.reset,
+        recycle: input.recycle,
     };
     let ops = &input.ops[..input.ops.len().min(400)];
     let first = input.drop_pool_first;

@@ -38,6 +38,8 @@ fuzz_target!(|input: Input| {
         pre_initialize: input.pre_initialize,
         statistics: input.statistics,
         reset: input.reset,
+
+        recycle: false,
     };
     // Deal the ops out round-robin.
     let mut per_thread = vec![Vec::new(); threads];

@@ -47,6 +47,9 @@ pub const FREE: usize = usize::MAX;
 pub struct Obj {
     pub id: u64,
     pub dirty: bool,
+    /// Not cleared by the reset hook; a pool built with `recycle` drops a
+    /// worn object on release.
+    pub worn: bool,
     pub panic_on_drop: bool,
     pub owner: AtomicUsize,
     /// Padding so that objects are not all the same few bytes.
@@ -87,10 +90,16 @@ pub fn make_obj() -> Obj {
     if INIT_PANICS.load(SeqCst) {
         panic!("{INIT_PANIC}");
     }
+    make_obj_by_hand()
+}
+
+/// An object built by the harness itself (for `insert`): never panics.
+pub fn make_obj_by_hand() -> Obj {
     let id = BUILT.fetch_add(1, SeqCst);
     Obj {
         id,
         dirty: false,
+        worn: false,
         panic_on_drop: false,
         owner: AtomicUsize::new(FREE),
         payload: [id as u8; 24],
@@ -188,11 +197,13 @@ pub struct Config {
     pub pre_initialize: bool,
     pub statistics: bool,
     pub reset: bool,
+    /// `recycle_if(|obj| !obj.worn)`.
+    pub recycle: bool,
 }
 
 impl Config {
     /// The builder for these settings.
-    pub fn builder(&self) -> PoolBuilder<Obj, fn() -> Obj> {
+    pub fn builder(&self) -> PoolBuilder<Obj, fn() -> Obj, fn(&mut Obj), fn(&Obj) -> bool> {
         without_capacity(self).capacity(self.capacity)
     }
 
@@ -218,7 +229,9 @@ impl Config {
 
 /// A builder with `config`'s settings but no capacity (to check the
 /// missing-capacity error).
-pub fn without_capacity(config: &Config) -> PoolBuilder<Obj, fn() -> Obj> {
+pub fn without_capacity(
+    config: &Config,
+) -> PoolBuilder<Obj, fn() -> Obj, fn(&mut Obj), fn(&Obj) -> bool> {
     let mut b = PoolBuilder::new(make_obj as fn() -> Obj)
         .pre_initialize(config.pre_initialize)
         .statistics(config.statistics);
@@ -229,10 +242,17 @@ pub fn without_capacity(config: &Config) -> PoolBuilder<Obj, fn() -> Obj> {
         b = b.growth(growth);
     }
     if config.reset {
-        b.reset(reset_obj as fn(&mut Obj))
-    } else {
-        b
+        b = b.reset(reset_obj as fn(&mut Obj));
     }
+    if config.recycle {
+        b = b.recycle_if(not_worn as fn(&Obj) -> bool);
+    }
+    b
+}
+
+/// The pools' `recycle_if` predicate.
+pub fn not_worn(obj: &Obj) -> bool {
+    !obj.worn
 }
 
 // === one trait over the pool kinds ===
@@ -284,6 +304,13 @@ pub trait Harness: Sized + 'static {
     fn available(&self) -> usize;
     fn trim(&self) -> usize;
     fn stats(&self) -> StatsSnapshot;
+    fn idle(&self) -> usize;
+    fn insert(&self, obj: Obj) -> Result<(), Obj>;
+    fn reset_stats(&self);
+    fn into_inner(guard: Self::Guard<'_>) -> Obj;
+    fn into_inner_owned(_guard: Self::Owned) -> Obj {
+        unreachable!("{}: no owned guards", Self::NAME)
+    }
 }
 
 macro_rules! delegate {
@@ -312,6 +339,15 @@ macro_rules! delegate {
         fn stats(&self) -> StatsSnapshot {
             self.stats()
         }
+        fn idle(&self) -> usize {
+            self.idle()
+        }
+        fn insert(&self, obj: Obj) -> Result<(), Obj> {
+            self.insert(obj)
+        }
+        fn reset_stats(&self) {
+            self.reset_stats()
+        }
     };
 }
 
@@ -323,6 +359,9 @@ impl Harness for FixedPool<Obj> {
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_fixed()
     }
+    fn into_inner(guard: Self::Guard<'_>) -> Obj {
+        FixedGuard::into_inner(guard)
+    }
     delegate!(get);
 }
 
@@ -333,6 +372,9 @@ impl Harness for GrowingPool<Obj> {
     const GROWS: bool = true;
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_growing()
+    }
+    fn into_inner(guard: Self::Guard<'_>) -> Obj {
+        GrowingGuard::into_inner(guard)
     }
     fn max_capacity(&self) -> usize {
         self.max_capacity()
@@ -347,6 +389,12 @@ impl Harness for ThreadSafePool<Obj> {
     const GROWS: bool = true;
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_thread_safe()
+    }
+    fn into_inner(guard: Self::Guard<'_>) -> Obj {
+        ThreadSafeGuard::into_inner(guard)
+    }
+    fn into_inner_owned(guard: Self::Owned) -> Obj {
+        OwnedGuard::into_inner(guard)
     }
     fn get_owned(pool: &Arc<Self>) -> Option<Result<Self::Owned, PoolExhausted>> {
         Some(pool.get_owned())
@@ -371,6 +419,9 @@ impl Harness for ThreadLocalPool<Obj> {
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_thread_local()
     }
+    fn into_inner(guard: Self::Guard<'_>) -> Obj {
+        ThreadLocalGuard::into_inner(guard)
+    }
     delegate!(get);
 }
 
@@ -390,6 +441,12 @@ impl Harness for AsyncPool<Obj> {
     const GROWS: bool = true;
     fn build(c: &Config) -> Result<Self, ConfigError> {
         c.builder().build_async()
+    }
+    fn into_inner(guard: Self::Guard<'_>) -> Obj {
+        AsyncGuard::into_inner(guard)
+    }
+    fn into_inner_owned(guard: Self::Owned) -> Obj {
+        AsyncOwnedGuard::into_inner(guard)
     }
     fn get(&self) -> Result<Self::Guard<'_>, PoolExhausted> {
         self.try_get()
@@ -443,6 +500,15 @@ pub enum Op {
     ResetPanics(bool),
     Trim,
     Stats,
+    /// Marks a held object worn (a pool with `recycle` drops it on release).
+    Wear(u8),
+    /// `into_inner` of the guard at this position: the object leaves the
+    /// pool and the harness keeps it.
+    IntoInner(u8),
+    /// `insert` of an object taken out earlier (the newest), or else one the
+    /// harness builds.
+    Insert,
+    ResetStats,
 }
 
 enum Held<'a, P: Harness> {
@@ -473,7 +539,9 @@ impl<P: Harness> DerefMut for Held<'_, P> {
 struct Model {
     capacity: usize,
     max_capacity: usize,
-    /// Objects built and alive, not held: id -> dirty flag when released.
+    /// Objects built and alive, not held: id -> the dirty flag a get must
+    /// find (a released object is reset when the pool has the hook; an
+    /// inserted one is as the harness made it).
     idle: std::collections::HashMap<u64, bool>,
     /// Ids of objects held (by guards in `held`) or forgotten.
     out: std::collections::HashSet<u64>,
@@ -493,6 +561,10 @@ struct Model {
     growth_events: u64,
     peak_in_use: usize,
     dropped: u64,
+    /// Releases whose object `recycle_if` rejected.
+    discarded: u64,
+    /// Objects taken out by `into_inner`, held by the harness.
+    taken: Vec<Obj>,
 }
 
 /// Runs `ops` on a pool of kind `P` built from `config`, checking the pool
@@ -556,6 +628,8 @@ pub fn run_ops<P: Harness>(config: &Config, ops: &[Op], drop_pool_first: bool) {
         assert_eq!(message, DROP_PANIC, "{}", P::NAME);
     }
     assert_eq!(built(), before, "{}: dropping built objects", P::NAME);
+    // Objects taken out are the harness's: dropped here, once each.
+    drop(std::mem::take(&mut m.taken));
     let dropped = take_dropped();
     m.dropped += dropped.len() as u64;
     let mut seen = std::collections::HashSet::new();
@@ -623,8 +697,7 @@ fn got(m: &mut Model, config: &Config, obj: Option<&Obj>, who: &str) {
         assert_eq!(id, last, "{who}: the last object released comes back first");
     }
     match m.idle.remove(&id) {
-        Some(dirty) => {
-            let expected = dirty && !config.reset;
+        Some(expected) => {
             assert_eq!(obj.dirty, expected, "{who}: object {id} reset state");
         }
         None => {
@@ -753,6 +826,69 @@ fn apply<'a, P: Harness>(
             m.last_released = None;
         }
         Op::Stats => check_stats(&**pool, config, m),
+        Op::Wear(i) => {
+            if !held.is_empty() {
+                let n = held.len();
+                held[usize::from(i) % n].worn = true;
+            }
+        }
+        Op::IntoInner(i) => {
+            if !held.is_empty() {
+                let h = held.remove(usize::from(i) % held.len());
+                let id = h.id;
+                let obj = match h {
+                    Held::Borrowed(g) => P::into_inner(g),
+                    Held::Owned(g) => P::into_inner_owned(g),
+                };
+                assert_eq!(obj.id, id, "{who}: into_inner returns the guard's object");
+                assert!(m.out.remove(&id), "{who}: object {id} was not out");
+                assert!(
+                    take_dropped().is_empty(),
+                    "{who}: into_inner dropped something"
+                );
+                // Moved out by value: inserted again, it lives in a new slot.
+                m.addresses.remove(&id);
+                if m.armed == Some(id) {
+                    // The harness owns it now: disarm so its drop at the end
+                    // of the run is quiet.
+                    m.armed = None;
+                }
+                let mut obj = obj;
+                obj.panic_on_drop = false;
+                m.taken.push(obj);
+                // The emptied slot goes back first in line: the next get
+                // builds a replacement.
+                m.last_released = None;
+            }
+        }
+        Op::Insert => {
+            let obj = m.taken.pop().unwrap_or_else(make_obj_by_hand);
+            let (id, dirty) = (obj.id, obj.dirty);
+            let empty_slots = m.capacity - m.out.len() - m.idle.len();
+            match pool.insert(obj) {
+                Ok(()) => {
+                    assert!(empty_slots > 0, "{who}: inserted with no empty slot");
+                    m.idle.insert(id, dirty);
+                }
+                Err(obj) => {
+                    assert_eq!(empty_slots, 0, "{who}: refused with an empty slot");
+                    assert_eq!(obj.id, id, "{who}: the refused value comes back");
+                    m.taken.push(obj);
+                }
+            }
+            assert!(take_dropped().is_empty(), "{who}: insert dropped something");
+        }
+        Op::ResetStats => {
+            pool.reset_stats();
+            m.gets = 0;
+            m.exhausted = 0;
+            m.releases = 0;
+            m.reset_panics = 0;
+            m.init_panics = 0;
+            m.growth_events = 0;
+            m.discarded = 0;
+            m.peak_in_use = m.out.len();
+        }
     }
 }
 
@@ -776,6 +912,8 @@ fn give_back<'a, P: Harness>(
     let who = P::NAME;
     let id = h.id;
     let dirty = h.dirty;
+    let rejected = config.recycle && h.worn;
+    let armed = m.armed == Some(id);
     let resets_before = resets();
     if config.reset && RESET_PANICS.load(SeqCst) && h.panic_on_drop {
         // Reset panics, then the object's drop would panic while unwinding:
@@ -791,6 +929,26 @@ fn give_back<'a, P: Harness>(
     assert!(m.out.remove(&id), "{who}: released object {id} was not out");
     m.releases += 1;
     let dropped = take_dropped();
+    let reset_panicked = matches!(result, Err(message) if message == RESET_PANIC);
+    if rejected && !reset_panicked {
+        // Reset, then rejected by `recycle_if`: dropped (its drop may panic),
+        // its slot emptied.
+        if let Err(message) = result {
+            assert_eq!(message, DROP_PANIC, "{who}");
+            assert!(armed, "{who}: only the armed object's drop panics");
+        }
+        assert_eq!(dropped, [id], "{who}: the worn object is dropped");
+        if config.reset {
+            assert_eq!(resets(), resets_before + 1, "{who}: reset ran first");
+        }
+        if armed {
+            m.armed = None;
+        }
+        m.discarded += 1;
+        m.dropped += 1;
+        m.last_released = None;
+        return;
+    }
     match result {
         Ok(()) => {
             assert!(dropped.is_empty(), "{who}: a release dropped {dropped:?}");
@@ -799,7 +957,7 @@ fn give_back<'a, P: Harness>(
             } else {
                 assert_eq!(resets(), resets_before, "{who}: no reset hook");
             }
-            m.idle.insert(id, dirty);
+            m.idle.insert(id, dirty && !config.reset);
             m.last_released = Some(id);
         }
         Err(message) => {
@@ -832,8 +990,13 @@ fn check<P: Harness>(pool: &P, m: &Model, held: &[Held<'_, P>], step: usize, op:
     );
     assert_eq!(
         built() - m.dropped,
-        (out + m.idle.len()) as u64,
+        (out + m.idle.len() + m.taken.len()) as u64,
         "{who}: objects alive after step {step} {op:?}"
+    );
+    assert_eq!(
+        pool.idle(),
+        m.idle.len(),
+        "{who}: idle after step {step} {op:?}"
     );
     assert!(
         m.idle.len() + out <= m.capacity,
@@ -847,15 +1010,19 @@ fn check_stats<P: Harness>(pool: &P, config: &Config, m: &Model) {
     let out = m.out.len() as u64;
     assert_eq!(s.current_in_use, out, "{who}: {s:?}");
     assert_eq!(s.current_capacity, m.capacity as u64, "{who}: {s:?}");
+    assert_eq!(s.idle, m.idle.len() as u64, "{who}: {s:?}");
+    assert_eq!(s.max_capacity, m.max_capacity as u64, "{who}: {s:?}");
+    assert_eq!(s.waiting, 0, "{who}: nobody waits in a single-thread run");
     if !config.statistics {
-        let zero = StatsSnapshot {
-            current_in_use: s.current_in_use,
-            current_capacity: s.current_capacity,
-            ..StatsSnapshot::default()
-        };
+        let mut zero = StatsSnapshot::default();
+        zero.current_in_use = s.current_in_use;
+        zero.current_capacity = s.current_capacity;
+        zero.max_capacity = s.max_capacity;
+        zero.idle = s.idle;
         assert_eq!(s, zero, "{who}: statistics off");
         return;
     }
+    assert_eq!(s.total_discarded, m.discarded, "{who}: discarded {s:?}");
     let allocations = m.gets - m.exhausted - m.init_panics;
     assert_eq!(
         s.total_allocations, allocations,

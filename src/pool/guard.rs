@@ -53,9 +53,10 @@ macro_rules! guard_impls {
 
         impl<$($gen)*> $guard<$($arg)*> {
             /// Takes the object out of the pool for good and returns it: no
-            /// reset hook runs, and its slot is rebuilt by `init` when next
-            /// needed (counted in no release; `in_use` drops by one and
-            /// `idle` is unchanged).
+            /// reset hook runs, and the pool replaces it: its slot goes back
+            /// first in line, empty, so the next get builds a new object in it
+            /// with `init`. `in_use` drops by one, `idle` is unchanged, and
+            /// the statistics count no release.
             ///
             /// An associated function, like `Box::into_inner`, so that it
             /// never hides a method of `T`: call it as
