@@ -137,7 +137,26 @@ impl Counter for SharedU64 {
 ///
 /// `pool.reset_stats()` sets the counters to zero and the peaks to the
 /// figures of that moment, for a monitor that reads a window at a time.
-/// With the `serde` feature the snapshot implements `serde::Serialize`.
+/// With the `serde` feature the snapshot implements `serde::Serialize`,
+/// each figure under its field name (here with `serde_json`):
+///
+/// ```
+/// # #[cfg(feature = "serde")]
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use fastalloc::PoolBuilder;
+///
+/// let pool = PoolBuilder::new(String::new).capacity(8).statistics(true).build_fixed()?;
+/// drop(pool.get()?);
+/// let json = serde_json::to_value(pool.stats())?;
+/// assert_eq!(json["total_allocations"], 1);
+/// assert_eq!(json["idle"], 1);
+/// pool.reset_stats(); // the next export covers what happens from now
+/// # Ok(())
+/// # }
+/// # #[cfg(not(feature = "serde"))]
+/// # fn main() {}
+/// ```
+///
 /// It is `#[non_exhaustive]`: read its fields, or start from
 /// `StatsSnapshot::default()`; new figures may be added.
 ///
