@@ -461,3 +461,80 @@ fn a_panicking_init_in_a_waiter_wakes_the_next() {
     });
     assert_eq!(pool.waiting(), 0);
 }
+
+#[test]
+fn a_panicking_init_in_a_plain_get_wakes_a_waiting_thread() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    let go = Arc::new(AtomicBool::new(false));
+    let fail = Arc::new(AtomicBool::new(true));
+    let pool = {
+        let (go, fail) = (go.clone(), fail.clone());
+        ThreadSafePool::new(1, move || {
+            while !go.load(SeqCst) {
+                std::thread::yield_now();
+            }
+            assert!(!fail.swap(false, SeqCst), "init fails (test)");
+            3u8
+        })
+    };
+    std::thread::scope(|s| {
+        // Takes the only slot and builds in it, slowly; then init panics.
+        let builder = s.spawn(|| pool.get().map(|g| *g));
+        while pool.in_use() != 1 {
+            std::thread::yield_now();
+        }
+        let waiter = s.spawn(|| pool.get_timeout(Duration::from_secs(20)).map(|g| *g));
+        while pool.waiting() != 1 {
+            std::thread::yield_now();
+        }
+        go.store(true, SeqCst);
+        assert!(builder.join().is_err(), "the first init panicked");
+        assert_eq!(
+            waiter
+                .join()
+                .unwrap()
+                .expect("woken when the slot came back"),
+            3
+        );
+    });
+}
+
+#[test]
+fn a_panicking_recycle_predicate_counts_a_discard_not_a_failed_reset() {
+    let pool = PoolBuilder::new(|| 0u32)
+        .capacity(2)
+        .reset(|v: &mut u32| *v = 0)
+        .recycle_if(|v: &u32| {
+            assert!(*v != 99, "recycle_if panics (test)");
+            true
+        })
+        .statistics(true)
+        .build_fixed()
+        .unwrap();
+    let mut g = pool.get().unwrap();
+    *g = 99;
+    // The reset hook clears it first: the predicate sees 0 and keeps it.
+    drop(g);
+    assert_eq!(pool.idle(), 1);
+    let pool = PoolBuilder::new(|| 0u32)
+        .capacity(2)
+        .reset(|_: &mut u32| {})
+        .recycle_if(|v: &u32| {
+            assert!(*v != 99, "recycle_if panics (test)");
+            true
+        })
+        .statistics(true)
+        .build_fixed()
+        .unwrap();
+    let mut g = pool.get().unwrap();
+    *g = 99;
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(g)));
+    assert!(caught.is_err());
+    let s = pool.stats();
+    assert_eq!(
+        (s.total_releases, s.total_resets, s.total_discarded, s.idle),
+        (1, 1, 1, 0),
+        "the reset ran; the object was dropped by the predicate: {s:?}"
+    );
+    assert_eq!(*pool.get().unwrap(), 0, "its slot is rebuilt");
+}

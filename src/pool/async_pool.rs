@@ -268,22 +268,23 @@ impl<T> AsyncPool<T> {
     /// Sets the statistics' counters to zero and their peaks to the figures
     /// now (see [`FixedPool::reset_stats`](crate::FixedPool::reset_stats)).
     /// Exact when no get or release is in flight; one that is may be counted
-    /// in the window before or the one after.
+    /// in the window before, the one after, or (a get whose object was taken
+    /// but not yet counted) as a release in both.
     pub fn reset_stats(&self) {
         self.core.reset_stats();
     }
 
     /// Puts `value`, built by the caller, into a slot that holds no object
-    /// (see [`FixedPool::insert`](crate::FixedPool::insert)), and wakes the
-    /// first waiting task, if any. The pool does not grow for it.
+    /// (see [`FixedPool::insert`](crate::FixedPool::insert)). The pool does
+    /// not grow for it.
     ///
     /// # Errors
     ///
     /// `Err(value)` when no free slot is empty.
     pub fn insert(&self, value: T) -> Result<(), T> {
-        self.core.insert(value)?;
-        self.waiters.released();
-        Ok(())
+        // No waiter to wake: a free slot that `insert` can fill is one a
+        // waiter's attempt would have found.
+        self.core.insert(value)
     }
 }
 

@@ -79,6 +79,19 @@ pub(crate) struct Shared<T> {
     waiters: WaitList,
 }
 
+impl<T> Shared<T> {
+    /// Runs `take`, which may run `init`: if `init` panics, its slot went
+    /// back empty, so a `get_timeout` waiter is woken for it, as a release
+    /// would. Free unless a panic unwinds.
+    #[inline(always)]
+    fn waking_on_unwind<R>(&self, take: impl FnOnce() -> R) -> R {
+        #[cfg(feature = "std")]
+        return wake_on_unwind(&self.waiters, take);
+        #[cfg(not(feature = "std"))]
+        take()
+    }
+}
+
 impl<T> Deref for Shared<T> {
     type Target = SharedCore<T>;
     #[inline(always)]
@@ -172,7 +185,9 @@ impl<T> ThreadSafePool<T> {
     /// If `init` panics; the pool stays usable and the slot stays free.
     #[inline(always)]
     pub fn get(&self) -> Result<ThreadSafeGuard<'_, T>, PoolExhausted> {
-        Lease::acquire(&*self.core).map(|lease| ThreadSafeGuard { lease })
+        self.core
+            .waking_on_unwind(|| Lease::acquire(&*self.core))
+            .map(|lease| ThreadSafeGuard { lease })
     }
 
     /// Like [`get`](Self::get), but the guard holds a reference count on the
@@ -200,7 +215,9 @@ impl<T> ThreadSafePool<T> {
     /// [`PoolExhausted`] when all `capacity` objects are held by guards.
     #[inline(always)]
     pub fn get_owned(self: &alloc::sync::Arc<Self>) -> Result<OwnedGuard<T>, PoolExhausted> {
-        Lease::acquire(Arc::clone(&self.core)).map(|lease| OwnedGuard { lease })
+        self.core
+            .waking_on_unwind(|| Lease::acquire(Arc::clone(&self.core)))
+            .map(|lease| OwnedGuard { lease })
     }
 
     /// Like [`get`](Self::get), but when every object is in use the calling
@@ -246,14 +263,11 @@ impl<T> ThreadSafePool<T> {
         let shared = &*self.core;
         let take = || wake_on_unwind(&shared.waiters, || Lease::new_unreported(shared));
         let waits = || shared.count_wait();
-        // Fast path: an object is free and nobody waits.
-        if shared.waiters.waiting() == 0 {
-            if let Some(lease) = take() {
-                return Ok(ThreadSafeGuard { lease });
-            }
-        }
+        // The first poll takes a free object directly when nobody waits.
         let mut place = Waiting(Place::default(), &shared.waiters);
-        let waker = thread_waker();
+        let waker = THREAD_WAKER
+            .try_with(Clone::clone)
+            .unwrap_or_else(|_| thread_waker());
         let mut cx = core::task::Context::from_waker(&waker);
         let deadline = Instant::now().checked_add(timeout);
         loop {
@@ -356,15 +370,15 @@ impl<T> ThreadSafePool<T> {
     /// Sets the statistics' counters to zero and their peaks to the figures
     /// now (see [`FixedPool::reset_stats`](crate::FixedPool::reset_stats)).
     /// Exact when no get or release is in flight; one that is may be counted
-    /// in the window before or the one after.
+    /// in the window before, the one after, or (a get whose object was taken
+    /// but not yet counted) as a release in both.
     pub fn reset_stats(&self) {
         self.core.reset_stats();
     }
 
     /// Puts `value`, built by the caller, into a slot that holds no object
-    /// (see [`FixedPool::insert`](crate::FixedPool::insert)), and wakes a
-    /// thread waiting in [`get_timeout`](Self::get_timeout), if any. The pool
-    /// does not grow for it.
+    /// (see [`FixedPool::insert`](crate::FixedPool::insert)). The pool does
+    /// not grow for it.
     ///
     /// ```
     /// use fastalloc::{ThreadSafeGuard, ThreadSafePool};
@@ -381,10 +395,9 @@ impl<T> ThreadSafePool<T> {
     ///
     /// `Err(value)` when no free slot is empty.
     pub fn insert(&self, value: T) -> Result<(), T> {
-        self.core.insert(value)?;
-        #[cfg(feature = "std")]
-        self.core.waiters.released();
-        Ok(())
+        // No waiter to wake: a free slot that `insert` can fill is one a
+        // waiter's attempt would have found.
+        self.core.insert(value)
     }
 
     /// The number of threads waiting in [`get_timeout`](Self::get_timeout)
@@ -482,6 +495,12 @@ impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         self.0.cancel(self.1);
     }
+}
+
+#[cfg(feature = "std")]
+std::thread_local! {
+    /// The calling thread's waker for `get_timeout`, made once per thread.
+    static THREAD_WAKER: core::task::Waker = thread_waker();
 }
 
 /// A waker that unparks the calling thread.

@@ -199,8 +199,12 @@ pub(crate) struct Core<T, L: FreeList, H, S: Shape = Fixed> {
     live: L::Counter,
     /// Calls of `trim` started (high half) and finished (low half), each
     /// wrapping: while one holds free indices off the list, a shared pool's
-    /// `get` waits for them instead of reporting exhaustion (I6).
+    /// `get` waits for them instead of reporting exhaustion (I6). An
+    /// `insert`'s search counts here too.
     trims: <L::Word as Word>::Double,
+    /// The same count for trims alone (they empty slots): an `insert` that
+    /// found no empty slot while one ran looks again (I6).
+    emptying: <L::Word as Word>::Double,
 }
 
 impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
@@ -221,6 +225,7 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
             hooks,
             stats: layout.statistics.then(|| Box::new(Recorder::new())),
             trims: DoubleWord::new(0),
+            emptying: DoubleWord::new(0),
         };
         if layout.pre_initialize {
             for index in 0..capacity as u32 {
@@ -492,11 +497,18 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                 recorder: Option<&'a Recorder<L::Counter>>,
                 index: u32,
                 ptr: NonNull<T>,
+                /// The reset hook returned: a panic now is `recycle_if`'s.
+                reset_done: bool,
             }
             impl<T, L: FreeList, S: Shape> Drop for DropAndPushBackEmpty<'_, T, L, S> {
                 fn drop(&mut self) {
                     if let Some(recorder) = self.recorder {
-                        recorder.reset_panicked();
+                        if self.reset_done {
+                            // Reset, then dropped by a panicking predicate.
+                            recorder.discarded();
+                        } else {
+                            recorder.reset_panicked();
+                        }
                     }
                     self.live.sub(1);
                     // SAFETY: I1, I2 — the caller's lease owned this filled slot
@@ -510,17 +522,19 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                     unsafe { self.free.push(self.store, self.index, false) };
                 }
             }
-            let on_unwind = DropAndPushBackEmpty::<T, L, S> {
+            let mut on_unwind = DropAndPushBackEmpty::<T, L, S> {
                 store: &self.store,
                 free: &self.free,
                 live: &self.live,
                 recorder: self.stats.as_deref(),
                 index,
                 ptr,
+                reset_done: false,
             };
             // SAFETY: I1, I3 — the lease being released owned the slot
             // exclusively and its references are gone (caller's contract).
             self.hooks.reset(unsafe { &mut *ptr.as_ptr() });
+            on_unwind.reset_done = true;
             // SAFETY: I1, I3 — as above; the reset hook's borrow has ended.
             keep = self.hooks.recycle(unsafe { ptr.as_ref() });
             mem::forget(on_unwind);
@@ -597,20 +611,36 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                 self.core.end_trim();
             }
         }
-        self.trims.fetch_add(TRIM_STARTED, Ordering::SeqCst);
-        let mut held = PutBack {
-            core: self,
-            filled: Vec::new(),
-        };
-        let empty = loop {
-            match self.free.pop(&self.store) {
-                Some((index, true)) => held.filled.push(index),
-                Some((index, false)) => break Some(index),
-                None => break self.store.claim_fresh().inspect(|_| self.free.adopt()),
+        let backoff = Backoff::new();
+        let (index, held) = loop {
+            // Trims running now or since: they may hold empty slots off the
+            // list (I6). Other inserts hold only filled ones, besides the
+            // empty slot each takes for itself.
+            let emptying = self.emptying.load(Ordering::SeqCst);
+            self.trims.fetch_add(TRIM_STARTED, Ordering::SeqCst);
+            let mut held = PutBack {
+                core: self,
+                filled: Vec::new(),
+            };
+            let empty = loop {
+                match self.free.pop(&self.store) {
+                    Some((index, true)) => held.filled.push(index),
+                    Some((index, false)) => break Some(index),
+                    None => break self.store.claim_fresh().inspect(|_| self.free.adopt()),
+                }
+            };
+            if let Some(index) = empty {
+                break (index, held);
             }
-        };
-        let Some(index) = empty else {
-            return Err(value);
+            let trimmed =
+                trim_running(emptying) || self.emptying.load(Ordering::SeqCst) != emptying;
+            drop(held);
+            if !L::SHARED || !trimmed {
+                return Err(value);
+            }
+            // A trim held slots off the list during the look: look again
+            // once it has put them back.
+            backoff.snooze();
         };
         // SAFETY: I10 — popped and claimed indices are below capacity.
         let ptr = unsafe { self.store.slot(index) };
@@ -700,10 +730,12 @@ impl<T, L: FreeList, H: Hooks<T>, S: Shape> Core<T, L, H, S> {
                     unsafe { self.core.free.push(&self.core.store, index, false) };
                 }
                 self.core.end_trim();
+                Core::<T, L, H, S>::count_finished(&self.core.emptying);
             }
         }
         let mut moved: Vec<T> = Vec::new();
         {
+            self.emptying.fetch_add(TRIM_STARTED, Ordering::SeqCst);
             self.trims.fetch_add(TRIM_STARTED, Ordering::SeqCst);
             let mut taken = PutBack {
                 core: self,
@@ -750,10 +782,14 @@ impl<T, L: FreeList, H, S: Shape> Core<T, L, H, S> {
     /// Ends a trim (or an insert's search): the indices it held are back
     /// before a getter that sees it finished looks again (I6).
     fn end_trim(&self) {
-        let mut w = self.trims.load(Ordering::SeqCst);
+        Self::count_finished(&self.trims);
+    }
+
+    /// One more finished in a started/finished count word.
+    fn count_finished(word: &<L::Word as Word>::Double) {
+        let mut w = word.load(Ordering::SeqCst);
         while let Err(found) =
-            self.trims
-                .compare_exchange(w, trim_finished(w), Ordering::SeqCst, Ordering::SeqCst)
+            word.compare_exchange(w, trim_finished(w), Ordering::SeqCst, Ordering::SeqCst)
         {
             w = found;
         }
@@ -786,6 +822,7 @@ unsafe impl<T: Send, L, H: Sync, S: Shape> Sync for Core<T, L, H, S>
 where
     L: FreeList + Sync,
     L::Word: Sync,
+    <L::Word as Word>::Double: Sync,
     L::Counter: Sync,
 {
 }
