@@ -126,7 +126,7 @@ pub use pool::fixed::{FixedGuard, FixedPool, FixedRcGuard, Pool};
 pub use pool::growing::{GrowingGuard, GrowingPool, GrowingRcGuard};
 pub use pool::hooks::{BoxedHooks, LocalHooks, SendHooks};
 #[cfg(feature = "std")]
-pub use pool::thread_local::{ThreadLocalGuard, ThreadLocalPool};
+pub use pool::thread_local::{ThreadLocalGuard, ThreadLocalOwnedGuard, ThreadLocalPool};
 #[cfg(target_has_atomic = "64")]
 pub use pool::thread_safe::{OwnedGuard, ThreadSafeGuard, ThreadSafePool};
 pub use stats::StatsSnapshot;

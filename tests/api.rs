@@ -538,3 +538,36 @@ fn a_panicking_recycle_predicate_counts_a_discard_not_a_failed_reset() {
     );
     assert_eq!(*pool.get().unwrap(), 0, "its slot is rebuilt");
 }
+
+#[test]
+fn thread_local_owned_guards_outlive_their_pool_on_their_thread() {
+    use fastalloc::{ThreadLocalGuard, ThreadLocalOwnedGuard, ThreadLocalPool};
+    let c = Counters::new();
+    let pool = PoolBuilder::new(c.init())
+        .capacity(3)
+        .reset(c.reset())
+        .statistics(true)
+        .build_thread_local()
+        .unwrap();
+    let mut owned: Vec<ThreadLocalOwnedGuard<Tracked>> =
+        (0..2).map(|_| pool.get_owned().unwrap()).collect();
+    let borrowed: ThreadLocalGuard<'_, Tracked> = pool.get().unwrap();
+    assert!(pool.get_owned().is_err(), "3 objects per thread");
+    assert_eq!(pool.in_use(), 3);
+    owned[0].dirty = true;
+    drop(owned.remove(0));
+    assert_eq!((pool.in_use(), pool.idle(), c.resets()), (2, 1, 1));
+    drop(borrowed);
+    let taken = ThreadLocalOwnedGuard::into_inner(pool.get_owned().unwrap());
+    assert!(!taken.dirty, "the reset object came back");
+    drop(pool); // the owned guard keeps this thread's core, and its idle object
+    assert_eq!(
+        c.alive(),
+        3,
+        "one out, one taken out, one idle in the kept core"
+    );
+    drop(owned); // the last reference: the core goes, with its objects
+    assert_eq!(c.alive(), 1, "the one taken out is the caller's");
+    drop(taken);
+    assert_eq!(c.alive(), 0);
+}

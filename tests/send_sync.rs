@@ -79,6 +79,13 @@ fn single_thread_pools_with_send_hooks_move_but_are_never_shared() {
 }
 
 #[test]
+fn thread_local_owned_guards_stay_on_their_thread() {
+    assert_not_impl!(fastalloc::ThreadLocalOwnedGuard<Vec<u8>>: Send);
+    assert_not_impl!(fastalloc::ThreadLocalOwnedGuard<Vec<u8>>: Sync);
+    is_static::<fastalloc::ThreadLocalOwnedGuard<Vec<u8>>>();
+}
+
+#[test]
 fn errors_and_snapshots_cross_threads() {
     send::<fastalloc::PoolExhausted>();
     sync::<fastalloc::PoolExhausted>();

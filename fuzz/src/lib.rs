@@ -10,7 +10,7 @@
 use fastalloc::{
     AsyncGuard, AsyncOwnedGuard, AsyncPool, ConfigError, FixedGuard, FixedPool, GrowingGuard,
     GrowingPool, Growth, OwnedGuard, PoolBuilder, PoolExhausted, StatsSnapshot, ThreadLocalGuard,
-    ThreadLocalPool, ThreadSafeGuard, ThreadSafePool,
+    ThreadLocalOwnedGuard, ThreadLocalPool, ThreadSafeGuard, ThreadSafePool,
 };
 use std::any::Any;
 use std::cell::Cell;
@@ -410,7 +410,7 @@ impl Harness for ThreadSafePool<Obj> {
 
 impl Harness for ThreadLocalPool<Obj> {
     type Guard<'a> = ThreadLocalGuard<'a, Obj>;
-    type Owned = NoOwned;
+    type Owned = ThreadLocalOwnedGuard<Obj>;
     const NAME: &'static str = "ThreadLocalPool";
     const GROWS: bool = false;
     fn touch(&self) {
@@ -421,6 +421,12 @@ impl Harness for ThreadLocalPool<Obj> {
     }
     fn into_inner(guard: Self::Guard<'_>) -> Obj {
         ThreadLocalGuard::into_inner(guard)
+    }
+    fn get_owned(pool: &Arc<Self>) -> Option<Result<Self::Owned, PoolExhausted>> {
+        Some(pool.get_owned())
+    }
+    fn into_inner_owned(guard: Self::Owned) -> Obj {
+        ThreadLocalOwnedGuard::into_inner(guard)
     }
     delegate!(get);
 }

@@ -19,13 +19,14 @@ use super::PerThreadCore;
 #[cfg(doc)]
 use crate::error::ConfigError;
 use crate::error::PoolExhausted;
-use crate::slab::{Core, Grows, Layout, Lease, Settings};
+use crate::slab::{Core, Fixed, Grows, Layout, Lease, Owner, Settings};
 use crate::stats::{StatsSnapshot, Totals};
 use crate::sync::{StdArc as Arc, StdWeak as Weak};
 use crate::thread::{self, ThreadExit};
 use alloc::boxed::Box;
 use core::cell::Cell;
 use core::fmt;
+use core::marker::PhantomData;
 use std::sync::OnceLock;
 
 /// A thread's pool, shared (by `Arc`) between the pool's table and, weakly,
@@ -273,6 +274,43 @@ impl<T: Send + 'static> ThreadLocalPool<T> {
         Lease::acquire(self.local()).map(|lease| ThreadLocalGuard { lease })
     }
 
+    /// Like [`get`](Self::get), but the guard keeps the calling thread's
+    /// pool alive by reference count instead of borrowing this pool: it is
+    /// `'static` (it can be stored in a thread-local, a struct without a
+    /// lifetime, an object of another language's runtime), and still not
+    /// `Send`: it is dropped on the thread that took it. Dropping the pool
+    /// while such guards are out keeps that thread's pool alive until they
+    /// are gone.
+    ///
+    /// ```
+    /// use fastalloc::{ThreadLocalOwnedGuard, ThreadLocalPool};
+    ///
+    /// thread_local! {
+    ///     static HELD: std::cell::RefCell<Vec<ThreadLocalOwnedGuard<String>>> =
+    ///         Default::default();
+    /// }
+    /// let pool = ThreadLocalPool::new(4, String::new);
+    /// HELD.with(|held| held.borrow_mut().push(pool.get_owned().unwrap()));
+    /// assert_eq!(pool.in_use(), 1);
+    /// drop(pool); // the guard outlives it
+    /// HELD.with(|held| held.borrow_mut().clear());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As `get`.
+    pub fn get_owned(&self) -> Result<ThreadLocalOwnedGuard<T>, PoolExhausted> {
+        let core = self.local();
+        let (bucket, offset) = bucket_of(serial());
+        let owner = self.table[bucket]
+            .get()
+            .and_then(|slots| slots[offset].get())
+            .filter(|owned| core::ptr::eq(&owned.core, core))
+            .map(|owned| LocalOwner(Arc::clone(owned), PhantomData))
+            .expect("the calling thread's pool is in its slot of the table");
+        Lease::acquire(owner).map(|lease| ThreadLocalOwnedGuard { lease })
+    }
+
     /// Gives an object back: the same as dropping its guard.
     ///
     /// # Panics
@@ -403,3 +441,32 @@ pub struct ThreadLocalGuard<'a, T> {
 }
 
 guard_impls!(ThreadLocalGuard<'a>);
+
+/// An object on loan from a [`ThreadLocalPool`] that keeps the calling
+/// thread's pool alive by reference count: `'static`, not `Send`. From
+/// [`ThreadLocalPool::get_owned`].
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+#[must_use = "dropping the guard at once gives the object straight back to the pool; bind it: `let obj = pool.get_owned()?;`"]
+pub struct ThreadLocalOwnedGuard<T> {
+    lease: Lease<LocalOwner<T>>,
+}
+
+guard_impls!(ThreadLocalOwnedGuard);
+
+/// What a [`ThreadLocalOwnedGuard`] holds: a reference count on the thread's
+/// core, and a raw-pointer marker that keeps the guard on its thread.
+struct LocalOwner<T>(Arc<ThreadCore<T>>, PhantomData<*const ()>);
+
+// SAFETY: I7, I12 — an `Arc` always points at the same `ThreadCore`, which
+// lives (unmoved) while any clone does; the owner is not `Send` (the marker),
+// so the lease is released on the thread that took it, the core's owner.
+unsafe impl<T> Owner for LocalOwner<T> {
+    type Item = T;
+    type List = crate::freelist::LocalStack<crate::sync::AtomicU32>;
+    type Hooks = ThreadHooks<T>;
+    type Shape = Fixed;
+    #[inline(always)]
+    fn core(&self) -> &PerThreadCore<T> {
+        &self.0.core
+    }
+}
