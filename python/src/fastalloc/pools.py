@@ -1,0 +1,185 @@
+"""The pools. Each is a subclass of the native pool of the same name, whose
+`get`, `release`, `allocate`, `size` and `available` run in Rust, over the
+pool of the same name in the `fastalloc` crate."""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar
+
+from . import _native
+from .exceptions import PoolEmptyError
+
+if TYPE_CHECKING:
+    from .config import PoolBuilder
+
+T = TypeVar("T")
+
+
+def _builder() -> PoolBuilder[Any]:
+    from .config import PoolBuilder
+
+    return PoolBuilder()
+
+
+class FixedPool(_native.FixedPool[T]):
+    """A pool of at most `capacity` objects, used on the thread that built it.
+
+    `get()` returns the most recently released object (or builds one with
+    the factory, by default `obj_type()`); `release(obj)` runs the reset
+    method and takes it back. Using the pool from another thread raises an
+    error: share a `ThreadSafePool` instead.
+    """
+
+    __slots__ = ()
+
+    @staticmethod
+    def builder() -> PoolBuilder[Any]:
+        """A `PoolBuilder`."""
+        return _builder()
+
+
+#: The guides' name for `FixedPool`.
+Pool = FixedPool
+
+
+class GrowingPool(_native.GrowingPool[T]):
+    """A pool that starts at `capacity` objects and grows, following
+    `growth_config` (default: linear steps of half the capacity), up to
+    `max_capacity` (default: no limit), used on the thread that built it."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def builder() -> PoolBuilder[Any]:
+        return _builder()
+
+
+class ThreadSafePool(_native.ThreadSafePool[T]):
+    """A pool shared by threads: per-thread caches in front of a lock-free
+    stack, in Rust."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def builder() -> PoolBuilder[Any]:
+        return _builder()
+
+
+class ThreadLocalPool(_native.ThreadLocalPool[T]):
+    """A pool that gives each thread its own `capacity` objects; release an
+    object on the thread that got it. `size()`, `capacity()` and
+    `available()` are the calling thread's; `stats()` sums every thread's."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def builder() -> PoolBuilder[Any]:
+        return _builder()
+
+
+class AsyncPool(_native.AsyncPool[T]):
+    """A pool for asyncio: `await pool.get_async()` waits (first come, first
+    served) while every object is out, without blocking the event loop.
+    `get()` and `release()` work without awaiting too."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def builder() -> PoolBuilder[Any]:
+        return _builder()
+
+    async def get_async(self, timeout: Optional[float] = None) -> T:
+        """An object, waiting while every object is out; after `timeout`
+        seconds, `PoolEmptyError`. A cancelled wait loses no object."""
+        if timeout is None:
+            return await self._wait()
+        try:
+            return await asyncio.wait_for(self._wait(), timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            raise PoolEmptyError(
+                f"AsyncPool: no object came free within {timeout} s "
+                f"(all {self.capacity()} in use)"
+            ) from None
+
+    async def _wait(self) -> T:
+        waiter = self._waiter()
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                ready: asyncio.Future[None] = loop.create_future()
+
+                def wake(fut: asyncio.Future[None] = ready) -> None:
+                    loop.call_soon_threadsafe(_resolve, fut)
+
+                obj = waiter.poll(wake)
+                if obj is not None:
+                    return obj
+                await ready
+        finally:
+            waiter.cancel()
+
+    async def release_async(self, obj: T) -> None:
+        """Gives `obj` back (the first waiting task is woken)."""
+        self.release(obj)
+
+    def allocate(self) -> _Allocation[T]:  # type: ignore[override]
+        """`async with pool.allocate() as obj:` waits for an object;
+        `with pool.allocate() as obj:` takes one now (or raises
+        `PoolEmptyError`)."""
+        return _Allocation(self)
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class _Allocation(Generic[T]):
+    """`pool.allocate()` of an `AsyncPool`: a context manager, sync or async."""
+
+    __slots__ = ("_pool", "_obj")
+
+    def __init__(self, pool: AsyncPool[T]) -> None:
+        self._pool = pool
+        self._obj: Optional[T] = None
+
+    def __enter__(self) -> T:
+        self._obj = self._pool.get()
+        return self._obj
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self._give_back()
+
+    async def __aenter__(self) -> T:
+        self._obj = await self._pool.get_async()
+        return self._obj
+
+    async def __aexit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self._give_back()
+
+    def _give_back(self) -> None:
+        obj, self._obj = self._obj, None
+        if obj is not None:
+            self._pool.release(obj)
+
+
+__all__ = [
+    "AsyncPool",
+    "FixedPool",
+    "GrowingPool",
+    "Pool",
+    "ThreadLocalPool",
+    "ThreadSafePool",
+]
