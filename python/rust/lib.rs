@@ -326,38 +326,47 @@ impl<G, K: std::hash::Hash + Eq> OutMap<G, K> {
             Entry::Vacant(v) => {
                 v.insert(Out::One(guard));
             }
-            Entry::Occupied(mut o) => {
-                let slot = o.get_mut();
-                let old = std::mem::replace(slot, Out::More(Vec::new()));
-                if let Out::More(v) = slot {
-                    match old {
-                        Out::One(g) => v.push(g),
-                        Out::More(gs) => v.extend(gs),
-                    }
-                    v.push(guard);
-                }
+            Entry::Occupied(o) => Self::insert_again(o.into_mut(), guard),
+        }
+    }
+
+    /// The same object handed out again (a factory returning one object).
+    #[cold]
+    fn insert_again(slot: &mut Out<G>, guard: G) {
+        let old = std::mem::replace(slot, Out::More(Vec::new()));
+        if let Out::More(v) = slot {
+            match old {
+                Out::One(g) => v.push(g),
+                Out::More(gs) => v.extend(gs),
             }
+            v.push(guard);
         }
     }
 
     #[inline]
     fn remove(&mut self, key: K) -> Option<G> {
-        match self.0.entry(key) {
-            Entry::Vacant(_) => None,
-            Entry::Occupied(mut o) => match o.get_mut() {
-                Out::One(_) => match o.remove() {
-                    Out::One(g) => Some(g),
-                    Out::More(_) => None,
-                },
-                Out::More(v) => {
-                    let g = v.pop();
-                    if v.is_empty() {
-                        o.remove();
-                    }
-                    g
-                }
-            },
+        match self.0.remove(&key)? {
+            Out::One(g) => Some(g),
+            Out::More(v) => self.remove_again(key, v),
         }
+    }
+
+    /// An object handed out more than once: one of its guards.
+    #[cold]
+    fn remove_again(&mut self, key: K, mut v: Vec<G>) -> Option<G> {
+        let g = v.pop();
+        match v.len() {
+            0 => {}
+            1 => {
+                if let Some(last) = v.pop() {
+                    self.0.insert(key, Out::One(last));
+                }
+            }
+            _ => {
+                self.0.insert(key, Out::More(v));
+            }
+        }
+        g
     }
 
     /// Every guard, to drop outside the borrow of the map.
@@ -520,6 +529,7 @@ macro_rules! local_methods {
             }
 
             /// Gives `obj` back; its reset method runs.
+            #[pyo3(signature = (obj, /))]
             fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
                 self.release_object(obj)
             }
@@ -769,6 +779,7 @@ impl ThreadSafePool {
         self.get_object(py)
     }
 
+    #[pyo3(signature = (obj, /))]
     fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
         self.release_object(obj)
     }
@@ -871,6 +882,7 @@ impl ThreadLocalPool {
         self.get_object(py)
     }
 
+    #[pyo3(signature = (obj, /))]
     fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
         self.release_object(obj)
     }
@@ -975,6 +987,7 @@ impl AsyncPool {
         self.get_object(py)
     }
 
+    #[pyo3(signature = (obj, /))]
     fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
         self.release_object(obj)
     }
@@ -1155,7 +1168,7 @@ impl ContextHandle {
         self.get(py)
     }
 
-    #[pyo3(signature = (_exc_type=None, _exc=None, _tb=None))]
+    #[pyo3(signature = (_exc_type=None, _exc=None, _tb=None, /))]
     fn __exit__(
         &mut self,
         py: Python<'_>,
