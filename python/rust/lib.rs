@@ -1054,23 +1054,16 @@ impl Waiter {
     fn poll(&self, py: Python<'_>, wake: Obj) -> PyResult<Option<Obj>> {
         let waker = Waker::from(Arc::new(CallOnWake(wake)));
         let mut cx = Context::from_waker(&waker);
-        let mut slot = lock(&self.acquire);
-        let Some(acquire) = slot.as_mut() else {
-            return Err(PyRuntimeError::new_err("this waiter was cancelled"));
+        // Out of the lock while it is polled: `init` may run meanwhile.
+        let Some(mut acquire) = lock(&self.acquire).take() else {
+            return Err(PyRuntimeError::new_err("this waiter was cancelled or served"));
         };
-        // `init` may run (and raise) while the future takes an object.
-        let polled = guarded(|| acquire.as_mut().poll(&mut cx));
-        match polled {
-            Err(e) => {
-                *slot = None;
-                Err(e)
+        match guarded(|| acquire.as_mut().poll(&mut cx))? {
+            Poll::Pending => {
+                *lock(&self.acquire) = Some(acquire);
+                Ok(None)
             }
-            Ok(Poll::Pending) => Ok(None),
-            Ok(Poll::Ready(guard)) => {
-                *slot = None;
-                drop(slot);
-                Ok(Some(self.pool.get().hand_out(py, guard)))
-            }
+            Poll::Ready(guard) => Ok(Some(self.pool.get().hand_out(py, guard))),
         }
     }
 
