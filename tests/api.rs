@@ -541,7 +541,7 @@ fn a_panicking_recycle_predicate_counts_a_discard_not_a_failed_reset() {
 
 #[test]
 fn thread_local_owned_guards_outlive_their_pool_on_their_thread() {
-    use fastalloc::{ThreadLocalGuard, ThreadLocalOwnedGuard, ThreadLocalPool};
+    use fastalloc::{ThreadLocalGuard, ThreadLocalOwnedGuard};
     let c = Counters::new();
     let pool = PoolBuilder::new(c.init())
         .capacity(3)

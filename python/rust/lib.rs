@@ -87,9 +87,8 @@ fn make_reset(name: Py<PyString>) -> impl Fn(&mut Obj) + Send + Sync + 'static {
 /// The exception classes of `fastalloc.exceptions`, imported once.
 fn exception<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
     static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
-    let module = MODULE.get_or_try_init(py, || {
-        py.import("fastalloc.exceptions").map(Bound::unbind)
-    })?;
+    let module =
+        MODULE.get_or_try_init(py, || py.import("fastalloc.exceptions").map(Bound::unbind))?;
     module.bind(py).getattr(name)
 }
 
@@ -129,7 +128,9 @@ fn release_error(py: Python<'_>, info: &Info, obj: &Bound<'_, PyAny>) -> PyErr {
         "AlreadyReleasedError",
         format!(
             "{} is not out of this {}: it was already released, or never taken from it",
-            obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "the object".into()),
+            obj.repr()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|_| "the object".into()),
             info.kind
         ),
     )
@@ -475,7 +476,14 @@ macro_rules! common_methods {
 // === FixedPool and GrowingPool: one thread ===
 
 /// A fixed-capacity pool used on the thread that built it.
-#[pyclass(module = "fastalloc", name = "FixedPool", unsendable, frozen, subclass, generic)]
+#[pyclass(
+    module = "fastalloc",
+    name = "FixedPool",
+    unsendable,
+    frozen,
+    subclass,
+    generic
+)]
 struct FixedPool {
     inner: Rc<fa::FixedPool<Obj>>,
     out: RefCell<OutMap<fa::FixedRcGuard<Obj>>>,
@@ -484,7 +492,14 @@ struct FixedPool {
 
 /// A pool that grows from `capacity` to `max_capacity`, used on the thread
 /// that built it.
-#[pyclass(module = "fastalloc", name = "GrowingPool", unsendable, frozen, subclass, generic)]
+#[pyclass(
+    module = "fastalloc",
+    name = "GrowingPool",
+    unsendable,
+    frozen,
+    subclass,
+    generic
+)]
 struct GrowingPool {
     inner: Rc<fa::GrowingPool<Obj>>,
     out: RefCell<OutMap<fa::GrowingRcGuard<Obj>>>,
@@ -551,36 +566,53 @@ local_methods!(GrowingPool, get_rc);
 common_methods!(FixedPool);
 common_methods!(GrowingPool);
 
-#[pymethods]
+/// The constructor of a pool class that takes the common arguments only:
+/// `Class(obj_type, capacity, *, factory=None, reset_method=None,
+/// enable_statistics=False, pre_initialize=False)`, built by the builder's
+/// `$build`; `$make` turns the Rust pool into the class's fields.
+macro_rules! plain_new {
+    ($class:ident, $build:ident, |$pool:ident| $make:expr) => {
+        #[pymethods]
+        impl $class {
+            #[new]
+            #[pyo3(signature = (obj_type, capacity, *, factory=None, reset_method=None, enable_statistics=false, pre_initialize=false))]
+            fn new(
+                py: Python<'_>,
+                obj_type: &Bound<'_, PyType>,
+                capacity: &Bound<'_, PyAny>,
+                factory: Option<Obj>,
+                reset_method: Option<Py<PyString>>,
+                enable_statistics: bool,
+                pre_initialize: bool,
+            ) -> PyResult<Self> {
+                let (s, info) = settings(
+                    py,
+                    stringify!($class),
+                    obj_type,
+                    capacity,
+                    factory,
+                    reset_method,
+                    enable_statistics,
+                    pre_initialize,
+                    None,
+                )?;
+                let $pool = build!(s, |b| b, $build)?.map_err(|e| config_error(py, e))?;
+                let (inner, id) = $make;
+                Ok(Self::from_parts(inner, id, info))
+            }
+        }
+    };
+}
+
+plain_new!(FixedPool, build_fixed, |pool| (Rc::new(pool), ()));
+
 impl FixedPool {
-    #[new]
-    #[pyo3(signature = (obj_type, capacity, *, factory=None, reset_method=None, enable_statistics=false, pre_initialize=false))]
-    fn new(
-        py: Python<'_>,
-        obj_type: &Bound<'_, PyType>,
-        capacity: &Bound<'_, PyAny>,
-        factory: Option<Obj>,
-        reset_method: Option<Py<PyString>>,
-        enable_statistics: bool,
-        pre_initialize: bool,
-    ) -> PyResult<Self> {
-        let (s, info) = settings(
-            py,
-            "FixedPool",
-            obj_type,
-            capacity,
-            factory,
-            reset_method,
-            enable_statistics,
-            pre_initialize,
-            None,
-        )?;
-        let pool = build!(s, |b| b, build_fixed)?.map_err(|e| config_error(py, e))?;
-        Ok(Self {
-            inner: Rc::new(pool),
+    fn from_parts(inner: Rc<fa::FixedPool<Obj>>, _: (), info: Info) -> Self {
+        Self {
+            inner,
             out: RefCell::default(),
             info,
-        })
+        }
     }
 }
 
@@ -709,89 +741,101 @@ impl GrowingPool {
     }
 }
 
-// === ThreadSafePool ===
+// === ThreadSafePool and AsyncPool: guards in a locked map ===
+
+/// `get`, `release` and the helpers of a pool class over a Rust `$pool`
+/// whose guards are kept in `out: Mutex<OutMap<$guard>>`; `$take` takes one
+/// without waiting.
+macro_rules! locked_map_methods {
+    ($class:ident, $pool:ty, $take:ident, $guard:ty) => {
+        impl $class {
+            fn get_object(&self, py: Python<'_>) -> PyResult<Obj> {
+                if self.info.closed.load(Ordering::Relaxed) {
+                    return Err(closed_error(py, self.info.kind));
+                }
+                match guarded(|| self.inner.$take())? {
+                    Ok(guard) => Ok(self.hand_out(py, guard)),
+                    Err(e) => Err(empty_error(py, self.info.kind, e.capacity())),
+                }
+            }
+
+            fn hand_out(&self, py: Python<'_>, guard: $guard) -> Obj {
+                let obj = guard.clone_ref(py);
+                lock(&self.out).insert(address(&obj), guard);
+                obj
+            }
+
+            fn release_object(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+                let guard = lock(&self.out).remove(obj.as_ptr() as usize);
+                match guard {
+                    // Dropped out of the lock: the reset method runs, and a
+                    // waiter is woken.
+                    Some(guard) => guarded(|| drop(guard)),
+                    None => Err(release_error(obj.py(), &self.info, obj)),
+                }
+            }
+
+            fn from_parts(inner: Arc<$pool>, _: (), info: Info) -> Self {
+                Self {
+                    inner,
+                    out: Mutex::default(),
+                    info,
+                }
+            }
+        }
+
+        #[pymethods]
+        impl $class {
+            /// An object now, without waiting; `PoolEmptyError` when every
+            /// object is out.
+            fn get(&self, py: Python<'_>) -> PyResult<Obj> {
+                self.get_object(py)
+            }
+
+            /// Gives `obj` back; its reset method runs.
+            #[pyo3(signature = (obj, /))]
+            fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+                self.release_object(obj)
+            }
+        }
+
+        impl Drop for $class {
+            fn drop(&mut self) {
+                let guards = self
+                    .out
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .drain();
+                let _ = guarded(|| drop(guards));
+            }
+        }
+    };
+}
 
 /// A pool shared by threads.
-#[pyclass(module = "fastalloc", name = "ThreadSafePool", frozen, subclass, generic)]
+#[pyclass(
+    module = "fastalloc",
+    name = "ThreadSafePool",
+    frozen,
+    subclass,
+    generic
+)]
 struct ThreadSafePool {
     inner: Arc<fa::ThreadSafePool<Obj>>,
     out: Mutex<OutMap<fa::OwnedGuard<Obj>>>,
     info: Info,
 }
 
-impl ThreadSafePool {
-    fn get_object(&self, py: Python<'_>) -> PyResult<Obj> {
-        if self.info.closed.load(Ordering::Relaxed) {
-            return Err(closed_error(py, self.info.kind));
-        }
-        match guarded(|| self.inner.get_owned())? {
-            Ok(guard) => {
-                let obj = guard.clone_ref(py);
-                lock(&self.out).insert(address(&obj), guard);
-                Ok(obj)
-            }
-            Err(e) => Err(empty_error(py, self.info.kind, e.capacity())),
-        }
-    }
-
-    fn release_object(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-        let guard = lock(&self.out).remove(obj.as_ptr() as usize);
-        match guard {
-            Some(guard) => guarded(|| drop(guard)),
-            None => Err(release_error(obj.py(), &self.info, obj)),
-        }
-    }
-}
-
-#[pymethods]
-impl ThreadSafePool {
-    #[new]
-    #[pyo3(signature = (obj_type, capacity, *, factory=None, reset_method=None, enable_statistics=false, pre_initialize=false))]
-    fn new(
-        py: Python<'_>,
-        obj_type: &Bound<'_, PyType>,
-        capacity: &Bound<'_, PyAny>,
-        factory: Option<Obj>,
-        reset_method: Option<Py<PyString>>,
-        enable_statistics: bool,
-        pre_initialize: bool,
-    ) -> PyResult<Self> {
-        let (s, info) = settings(
-            py,
-            "ThreadSafePool",
-            obj_type,
-            capacity,
-            factory,
-            reset_method,
-            enable_statistics,
-            pre_initialize,
-            None,
-        )?;
-        let pool = build!(s, |b| b, build_thread_safe)?.map_err(|e| config_error(py, e))?;
-        Ok(Self {
-            inner: Arc::new(pool),
-            out: Mutex::default(),
-            info,
-        })
-    }
-
-    fn get(&self, py: Python<'_>) -> PyResult<Obj> {
-        self.get_object(py)
-    }
-
-    #[pyo3(signature = (obj, /))]
-    fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.release_object(obj)
-    }
-}
-
-impl Drop for ThreadSafePool {
-    fn drop(&mut self) {
-        let guards = self.out.get_mut().unwrap_or_else(|e| e.into_inner()).drain();
-        let _ = guarded(|| drop(guards));
-    }
-}
-
+locked_map_methods!(
+    ThreadSafePool,
+    fa::ThreadSafePool<Obj>,
+    get_owned,
+    fa::OwnedGuard<Obj>
+);
+plain_new!(ThreadSafePool, build_thread_safe, |pool| (
+    Arc::new(pool),
+    ()
+));
 common_methods!(ThreadSafePool);
 
 // === ThreadLocalPool ===
@@ -813,7 +857,13 @@ fn local_key(id: u64, address: usize) -> (usize, u64) {
 }
 
 /// A pool giving each thread its own `capacity` objects.
-#[pyclass(module = "fastalloc", name = "ThreadLocalPool", frozen, subclass, generic)]
+#[pyclass(
+    module = "fastalloc",
+    name = "ThreadLocalPool",
+    frozen,
+    subclass,
+    generic
+)]
 struct ThreadLocalPool {
     inner: Arc<fa::ThreadLocalPool<Obj>>,
     id: u64,
@@ -846,38 +896,19 @@ impl ThreadLocalPool {
     }
 }
 
+impl ThreadLocalPool {
+    fn from_parts(inner: Arc<fa::ThreadLocalPool<Obj>>, id: u64, info: Info) -> Self {
+        Self { inner, id, info }
+    }
+}
+
+plain_new!(ThreadLocalPool, build_thread_local, |pool| (
+    Arc::new(pool),
+    LOCAL_IDS.fetch_add(1, Ordering::Relaxed)
+));
+
 #[pymethods]
 impl ThreadLocalPool {
-    #[new]
-    #[pyo3(signature = (obj_type, capacity, *, factory=None, reset_method=None, enable_statistics=false, pre_initialize=false))]
-    fn new(
-        py: Python<'_>,
-        obj_type: &Bound<'_, PyType>,
-        capacity: &Bound<'_, PyAny>,
-        factory: Option<Obj>,
-        reset_method: Option<Py<PyString>>,
-        enable_statistics: bool,
-        pre_initialize: bool,
-    ) -> PyResult<Self> {
-        let (s, info) = settings(
-            py,
-            "ThreadLocalPool",
-            obj_type,
-            capacity,
-            factory,
-            reset_method,
-            enable_statistics,
-            pre_initialize,
-            None,
-        )?;
-        let pool = build!(s, |b| b, build_thread_local)?.map_err(|e| config_error(py, e))?;
-        Ok(Self {
-            inner: Arc::new(pool),
-            id: LOCAL_IDS.fetch_add(1, Ordering::Relaxed),
-            info,
-        })
-    }
-
     fn get(&self, py: Python<'_>) -> PyResult<Obj> {
         self.get_object(py)
     }
@@ -915,83 +946,30 @@ impl Drop for ThreadLocalPool {
 // === AsyncPool ===
 
 /// The pool under `fastalloc.AsyncPool`, which adds the awaiting methods.
-#[pyclass(module = "fastalloc._native", name = "AsyncPool", frozen, subclass, generic)]
+#[pyclass(
+    module = "fastalloc._native",
+    name = "AsyncPool",
+    frozen,
+    subclass,
+    generic
+)]
 struct AsyncPool {
     inner: Arc<fa::AsyncPool<Obj>>,
     out: Mutex<OutMap<fa::AsyncOwnedGuard<Obj>>>,
     info: Info,
 }
 
-impl AsyncPool {
-    fn get_object(&self, py: Python<'_>) -> PyResult<Obj> {
-        if self.info.closed.load(Ordering::Relaxed) {
-            return Err(closed_error(py, self.info.kind));
-        }
-        match guarded(|| self.inner.try_get_owned())? {
-            Ok(guard) => Ok(self.hand_out(py, guard)),
-            Err(e) => Err(empty_error(py, self.info.kind, e.capacity())),
-        }
-    }
-
-    fn hand_out(&self, py: Python<'_>, guard: fa::AsyncOwnedGuard<Obj>) -> Obj {
-        let obj = guard.clone_ref(py);
-        lock(&self.out).insert(address(&obj), guard);
-        obj
-    }
-
-    fn release_object(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-        let guard = lock(&self.out).remove(obj.as_ptr() as usize);
-        match guard {
-            // Dropping the guard wakes the first waiter.
-            Some(guard) => guarded(|| drop(guard)),
-            None => Err(release_error(obj.py(), &self.info, obj)),
-        }
-    }
-}
+locked_map_methods!(
+    AsyncPool,
+    fa::AsyncPool<Obj>,
+    try_get_owned,
+    fa::AsyncOwnedGuard<Obj>
+);
+plain_new!(AsyncPool, build_async, |pool| (Arc::new(pool), ()));
+common_methods!(AsyncPool);
 
 #[pymethods]
 impl AsyncPool {
-    #[new]
-    #[pyo3(signature = (obj_type, capacity, *, factory=None, reset_method=None, enable_statistics=false, pre_initialize=false))]
-    fn new(
-        py: Python<'_>,
-        obj_type: &Bound<'_, PyType>,
-        capacity: &Bound<'_, PyAny>,
-        factory: Option<Obj>,
-        reset_method: Option<Py<PyString>>,
-        enable_statistics: bool,
-        pre_initialize: bool,
-    ) -> PyResult<Self> {
-        let (s, info) = settings(
-            py,
-            "AsyncPool",
-            obj_type,
-            capacity,
-            factory,
-            reset_method,
-            enable_statistics,
-            pre_initialize,
-            None,
-        )?;
-        let pool = build!(s, |b| b, build_async)?.map_err(|e| config_error(py, e))?;
-        Ok(Self {
-            inner: Arc::new(pool),
-            out: Mutex::default(),
-            info,
-        })
-    }
-
-    /// An object now, without waiting; `PoolEmptyError` when every object
-    /// is out.
-    fn get(&self, py: Python<'_>) -> PyResult<Obj> {
-        self.get_object(py)
-    }
-
-    #[pyo3(signature = (obj, /))]
-    fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.release_object(obj)
-    }
-
     /// Tasks waiting for an object now.
     fn waiting(&self) -> usize {
         self.inner.waiting()
@@ -1009,15 +987,6 @@ impl AsyncPool {
         })
     }
 }
-
-impl Drop for AsyncPool {
-    fn drop(&mut self) {
-        let guards = self.out.get_mut().unwrap_or_else(|e| e.into_inner()).drain();
-        let _ = guarded(|| drop(guards));
-    }
-}
-
-common_methods!(AsyncPool);
 
 /// A waiter: the future of the Rust pool's `get_owned`, polled from the
 /// event loop. `poll(wake)` returns the object when one is free, else `None`
@@ -1056,7 +1025,9 @@ impl Waiter {
         let mut cx = Context::from_waker(&waker);
         // Out of the lock while it is polled: `init` may run meanwhile.
         let Some(mut acquire) = lock(&self.acquire).take() else {
-            return Err(PyRuntimeError::new_err("this waiter was cancelled or served"));
+            return Err(PyRuntimeError::new_err(
+                "this waiter was cancelled or served",
+            ));
         };
         match guarded(|| acquire.as_mut().poll(&mut cx))? {
             Poll::Pending => {
@@ -1085,7 +1056,12 @@ enum Release {
 
 /// `with handle as obj:` releases `obj` when the block ends. Made by
 /// `pool.allocate()`, or as `ContextHandle(obj, release_func)`.
-#[pyclass(module = "fastalloc.handle", name = "ContextHandle", generic, freelist = 64)]
+#[pyclass(
+    module = "fastalloc.handle",
+    name = "ContextHandle",
+    generic,
+    freelist = 64
+)]
 struct ContextHandle {
     obj: Option<Obj>,
     release: Release,

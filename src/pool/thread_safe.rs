@@ -100,41 +100,32 @@ impl<T> Deref for Shared<T> {
     }
 }
 
-// SAFETY: I7 — a shared reference always points at the same `Shared`, whose
-// core the borrow keeps alive and in place.
-unsafe impl<T> Owner for &Shared<T> {
-    type Item = T;
-    type List = crate::freelist::CachedStack;
-    type Hooks = SharedHooks<T>;
-    type Shape = Growable;
-    #[inline(always)]
-    fn core(&self) -> &Core<T, Self::List, Self::Hooks, Growable> {
-        &self.core
-    }
-    #[cfg(feature = "std")]
-    #[inline(always)]
-    fn on_release(&self) -> impl Sized {
-        WakeNext(&self.waiters)
-    }
+/// The `Owner` impls of the two handles a guard may keep of a `Shared`: a
+/// borrow (`ThreadSafeGuard`) or an `Arc` (`OwnedGuard`).
+macro_rules! shared_owner {
+    ($($handle:ty),*) => {$(
+        // SAFETY: I7 — a borrow, or an `Arc`, always points at the same
+        // `Shared`, which it keeps alive and in place (with its core) while it
+        // lives.
+        unsafe impl<T> Owner for $handle {
+            type Item = T;
+            type List = crate::freelist::CachedStack;
+            type Hooks = SharedHooks<T>;
+            type Shape = Growable;
+            #[inline(always)]
+            fn core(&self) -> &Core<T, Self::List, Self::Hooks, Growable> {
+                &self.core
+            }
+            #[cfg(feature = "std")]
+            #[inline(always)]
+            fn on_release(&self) -> impl Sized {
+                WakeNext(&self.waiters)
+            }
+        }
+    )*};
 }
 
-// SAFETY: I7 — an `Arc` always points at the same allocation, which lives
-// (unmoved, with its core) while any clone does.
-unsafe impl<T> Owner for Arc<Shared<T>> {
-    type Item = T;
-    type List = crate::freelist::CachedStack;
-    type Hooks = SharedHooks<T>;
-    type Shape = Growable;
-    #[inline(always)]
-    fn core(&self) -> &Core<T, Self::List, Self::Hooks, Growable> {
-        &self.core
-    }
-    #[cfg(feature = "std")]
-    #[inline(always)]
-    fn on_release(&self) -> impl Sized {
-        WakeNext(&self.waiters)
-    }
-}
+shared_owner!(&Shared<T>, Arc<Shared<T>>);
 
 impl<T: Send> ThreadSafePool<T> {
     /// A pool of `capacity` objects, each built by `init` on first use, on
