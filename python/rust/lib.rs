@@ -47,7 +47,9 @@ struct HookFailed;
 
 /// Keeps `err` for the caller and unwinds out of the pool.
 fn fail(err: PyErr) -> ! {
-    PENDING.with(|p| *p.borrow_mut() = Some(err));
+    // During the thread's exit the slot may be gone: the caller then raises
+    // a generic error instead of the user's.
+    let _ = PENDING.try_with(|p| *p.borrow_mut() = Some(err));
     resume_unwind(Box::new(HookFailed))
 }
 
@@ -57,9 +59,22 @@ fn guarded<R>(f: impl FnOnce() -> R) -> PyResult<R> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => Ok(r),
         Err(payload) if payload.is::<HookFailed>() => Err(PENDING
-            .with(|p| p.borrow_mut().take())
+            .try_with(|p| p.borrow_mut().take())
+            .ok()
+            .flatten()
             .unwrap_or_else(|| PyRuntimeError::new_err("a pool hook failed"))),
         Err(payload) => resume_unwind(payload),
+    }
+}
+
+/// Drops guards one at a time, each as its own release, so a reset method
+/// that raises for one does not stop (or abort) the others; what they raise
+/// goes to `sys.unraisablehook`, as errors in finalisers do.
+fn drop_each<G>(guards: impl IntoIterator<Item = G>) {
+    for guard in guards {
+        if let Err(e) = guarded(|| drop(guard)) {
+            Python::attach(|py| e.write_unraisable(py, None));
+        }
     }
 }
 
@@ -75,7 +90,9 @@ fn make_reset(name: Py<PyString>) -> impl Fn(&mut Obj) + Send + Sync + 'static {
         Python::attach(|py| {
             let method = match obj.bind(py).getattr(name.bind(py)) {
                 Ok(m) if m.is_callable() => m,
-                _ => return,
+                Ok(_) => return,
+                Err(e) if e.is_instance_of::<pyo3::exceptions::PyAttributeError>(py) => return,
+                Err(e) => fail(e),
             };
             if let Err(e) = method.call0() {
                 fail(e);
@@ -111,18 +128,27 @@ fn closed_error(py: Python<'_>, kind: &str) -> PyErr {
     raise(py, "PoolClosedError", format!("{kind} is closed"))
 }
 
-/// The error of a release of an object not out of this pool: a type mismatch
-/// when it is not an instance of the pool's type, else a double (or
-/// foreign) release.
-fn release_error(py: Python<'_>, info: &Info, obj: &Bound<'_, PyAny>) -> PyErr {
+/// `TypeMismatchError` unless `obj` is an instance of the pool's type (one
+/// pointer compare for the exact type).
+#[inline]
+fn check_type(info: &Info, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = obj.py();
     let expected = info.obj_type.bind(py);
-    if !obj.is_instance(expected).unwrap_or(false) {
-        let args = (expected, obj.get_type());
-        return match exception(py, "TypeMismatchError").and_then(|cls| cls.call1(args)) {
+    if obj.get_type().is(expected) || obj.is_instance(expected)? {
+        return Ok(());
+    }
+    let args = (expected, obj.get_type());
+    Err(
+        match exception(py, "TypeMismatchError").and_then(|cls| cls.call1(args)) {
             Ok(instance) => PyErr::from_value(instance),
             Err(e) => e,
-        };
-    }
+        },
+    )
+}
+
+/// The error of a release of an object (of the pool's type) not out of this
+/// pool: a double or foreign release.
+fn release_error(py: Python<'_>, info: &Info, obj: &Bound<'_, PyAny>) -> PyErr {
     raise(
         py,
         "AlreadyReleasedError",
@@ -164,10 +190,18 @@ fn capacity_of(py: Python<'_>, name: &str, value: &Bound<'_, PyAny>) -> PyResult
             Err(e) => e,
         }
     };
-    let Ok(n) = value.extract::<i64>() else {
+    let is_int = value.is_instance_of::<pyo3::types::PyInt>()
+        && !value.is_instance_of::<pyo3::types::PyBool>();
+    if !is_int {
         return Err(invalid(format!(
             "{name} must be an integer, got {}",
             value.get_type().name()?
+        )));
+    }
+    let Ok(n) = value.extract::<i64>() else {
+        return Err(invalid(format!(
+            "{name} {value} is beyond the largest pool ({})",
+            fa::MAX_CAPACITY
         )));
     };
     if n <= 0 {
@@ -400,9 +434,12 @@ macro_rules! common_methods {
     ($class:ident) => {
         #[pymethods]
         impl $class {
+            // (`guarded`: a `ThreadLocalPool` makes the calling thread's pool
+            // on its first use, which may call the factory.)
+
             /// Objects handed out and not released.
-            fn size(&self) -> usize {
-                self.inner.in_use()
+            fn size(&self) -> PyResult<usize> {
+                guarded(|| self.inner.in_use())
             }
 
             /// Objects the pool can hold now (per thread for
@@ -413,8 +450,8 @@ macro_rules! common_methods {
 
             /// Objects built and idle: handed out by the next gets without
             /// calling the factory.
-            fn available(&self) -> usize {
-                self.inner.idle()
+            fn available(&self) -> PyResult<usize> {
+                guarded(|| self.inner.idle())
             }
 
             /// The `max_capacity` the pool was given, or `None`.
@@ -440,7 +477,7 @@ macro_rules! common_methods {
 
             /// The figures now, as the guides' snapshot dict.
             fn _snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-                snapshot_dict(py, &self.inner.stats())
+                snapshot_dict(py, &guarded(|| self.inner.stats())?)
             }
 
             /// Counters to zero, peaks to the figures now.
@@ -464,8 +501,8 @@ macro_rules! common_methods {
                     self.info.kind,
                     self.info.obj_type.bind(py).name()?,
                     self.inner.capacity(),
-                    self.inner.in_use(),
-                    self.inner.idle(),
+                    self.size()?,
+                    self.available()?,
                     if self.is_closed() { "True" } else { "False" },
                 ))
             }
@@ -525,6 +562,7 @@ macro_rules! local_methods {
             }
 
             fn release_object(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+                check_type(&self.info, obj)?;
                 let guard = self.out.borrow_mut().remove(obj.as_ptr() as usize);
                 match guard {
                     // The reset method runs as the guard drops, the map
@@ -554,8 +592,7 @@ macro_rules! local_methods {
             fn drop(&mut self) {
                 // Objects still out go back (and are dropped with the pool)
                 // after the map is emptied.
-                let guards = self.out.get_mut().drain();
-                let _ = guarded(|| drop(guards));
+                drop_each(self.out.get_mut().drain());
             }
         }
     };
@@ -699,8 +736,10 @@ impl GrowingPool {
             max,
         )?;
         let (growth, config_max) = growth_of(py, growth_config, s.capacity)?;
-        let max = max.or(config_max);
+        // `max_capacity()` answers what was given as `max_capacity`; a growth
+        // config's maximum still bounds the pool.
         info.max_capacity = max;
+        let max = max.or(config_max);
         if let Some(m) = max {
             if m < s.capacity {
                 return Err(raise(
@@ -766,6 +805,7 @@ macro_rules! locked_map_methods {
             }
 
             fn release_object(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+                check_type(&self.info, obj)?;
                 let guard = lock(&self.out).remove(obj.as_ptr() as usize);
                 match guard {
                     // Dropped out of the lock: the reset method runs, and a
@@ -801,12 +841,12 @@ macro_rules! locked_map_methods {
 
         impl Drop for $class {
             fn drop(&mut self) {
-                let guards = self
-                    .out
-                    .get_mut()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .drain();
-                let _ = guarded(|| drop(guards));
+                drop_each(
+                    self.out
+                        .get_mut()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .drain(),
+                );
             }
         }
     };
@@ -847,8 +887,30 @@ thread_local! {
     /// The objects this thread has on loan from any `ThreadLocalPool`, by
     /// (pool id, object address). Dropped with the thread: its guards go
     /// back to this thread's pools there.
-    static LOCAL_OUT: RefCell<OutMap<fa::ThreadLocalOwnedGuard<Obj>, (usize, u64)>> =
-        RefCell::new(OutMap::default());
+    static LOCAL_OUT: LocalOut = LocalOut(RefCell::new(OutMap::default()));
+}
+
+/// The thread-local map of `ThreadLocalPool` objects on loan.
+struct LocalOut(RefCell<OutMap<fa::ThreadLocalOwnedGuard<Obj>, (usize, u64)>>);
+
+impl LocalOut {
+    fn borrow_mut(
+        &self,
+    ) -> std::cell::RefMut<'_, OutMap<fa::ThreadLocalOwnedGuard<Obj>, (usize, u64)>> {
+        self.0.borrow_mut()
+    }
+}
+
+impl Drop for LocalOut {
+    /// The thread exits with objects still out: they go back to its pools
+    /// one by one, a raising reset method reported, never unwinding out of
+    /// the thread-local destructor.
+    fn drop(&mut self) {
+        let guards = self.0.get_mut().drain();
+        for guard in guards {
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(guard)));
+        }
+    }
 }
 
 /// The key of an object of pool `id` in the thread-local map.
@@ -887,6 +949,7 @@ impl ThreadLocalPool {
     }
 
     fn release_object(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+        check_type(&self.info, obj)?;
         let key = local_key(self.id, obj.as_ptr() as usize);
         let guard = LOCAL_OUT.with(|out| out.borrow_mut().remove(key));
         match guard {
@@ -939,7 +1002,7 @@ impl Drop for ThreadLocalPool {
                     .collect()
             })
             .unwrap_or_default();
-        let _ = guarded(|| drop(guards));
+        drop_each(guards);
     }
 }
 
@@ -983,7 +1046,7 @@ impl AsyncPool {
         let acquire = slf.get().inner.get_owned();
         Ok(Waiter {
             pool: slf.clone().unbind(),
-            acquire: Mutex::new(Some(Box::pin(acquire))),
+            state: Mutex::new(WaitState::Waiting(Box::pin(acquire))),
         })
     }
 }
@@ -994,12 +1057,24 @@ impl AsyncPool {
 /// polled again (from whatever thread releases the object: `wake` is
 /// expected to hand over to the loop, as `loop.call_soon_threadsafe` does).
 /// `cancel()` (or dropping the waiter) gives up its place; any wake-up meant
-/// for it goes to the next waiter.
+/// for it goes to the next waiter. A closed pool makes `poll` raise
+/// `PoolClosedError`.
 #[pyclass(module = "fastalloc._native", frozen)]
 struct Waiter {
     pool: Py<AsyncPool>,
-    #[allow(clippy::type_complexity)]
-    acquire: Mutex<Option<Pin<Box<fa::AcquireOwned<Obj>>>>>,
+    state: Mutex<WaitState>,
+}
+
+/// Where a waiter stands.
+enum WaitState {
+    /// In line, not being polled.
+    Waiting(Pin<Box<fa::AcquireOwned<Obj>>>),
+    /// Being polled (out of the lock: `init` may run).
+    Polling,
+    /// Cancelled while being polled: the poll gives its result back.
+    Cancelled,
+    /// Served, failed or cancelled.
+    Done,
 }
 
 /// Calls a Python callable when woken.
@@ -1021,26 +1096,71 @@ impl Wake for CallOnWake {
 #[pymethods]
 impl Waiter {
     fn poll(&self, py: Python<'_>, wake: Obj) -> PyResult<Option<Obj>> {
+        let pool = self.pool.get();
+        let mut acquire = match std::mem::replace(&mut *lock(&self.state), WaitState::Polling) {
+            WaitState::Waiting(acquire) => acquire,
+            other => {
+                // Being polled elsewhere, cancelled or done: left as it was.
+                *lock(&self.state) = other;
+                return Err(PyRuntimeError::new_err(
+                    "this waiter is being polled, was cancelled or was served",
+                ));
+            }
+        };
+        if pool.info.closed.load(Ordering::Relaxed) {
+            *lock(&self.state) = WaitState::Done;
+            drop(acquire); // leaves the line, passing a wake-up on
+            return Err(closed_error(py, pool.info.kind));
+        }
         let waker = Waker::from(Arc::new(CallOnWake(wake)));
         let mut cx = Context::from_waker(&waker);
-        // Out of the lock while it is polled: `init` may run meanwhile.
-        let Some(mut acquire) = lock(&self.acquire).take() else {
-            return Err(PyRuntimeError::new_err(
-                "this waiter was cancelled or served",
-            ));
-        };
-        match guarded(|| acquire.as_mut().poll(&mut cx))? {
-            Poll::Pending => {
-                *lock(&self.acquire) = Some(acquire);
+        let polled = guarded(|| acquire.as_mut().poll(&mut cx));
+        let mut state = lock(&self.state);
+        let cancelled = matches!(*state, WaitState::Cancelled);
+        match polled {
+            Ok(Poll::Pending) if !cancelled => {
+                *state = WaitState::Waiting(acquire);
                 Ok(None)
             }
-            Poll::Ready(guard) => Ok(Some(self.pool.get().hand_out(py, guard))),
+            Ok(Poll::Pending) => {
+                *state = WaitState::Done;
+                drop(state);
+                drop(acquire);
+                Ok(None)
+            }
+            Ok(Poll::Ready(guard)) => {
+                *state = WaitState::Done;
+                drop(state);
+                if cancelled {
+                    // Given back: the object goes to the next waiter.
+                    drop_each([guard]);
+                    return Ok(None);
+                }
+                Ok(Some(pool.hand_out(py, guard)))
+            }
+            Err(e) => {
+                *state = WaitState::Done;
+                drop(state);
+                drop(acquire);
+                Err(e)
+            }
         }
     }
 
     /// Leaves the line if still in it.
     fn cancel(&self) {
-        let taken = lock(&self.acquire).take();
+        let taken = {
+            let mut state = lock(&self.state);
+            match std::mem::replace(&mut *state, WaitState::Done) {
+                WaitState::Waiting(acquire) => Some(acquire),
+                WaitState::Polling => {
+                    *state = WaitState::Cancelled;
+                    None
+                }
+                _ => None,
+            }
+        };
+        // Out of the lock: leaving may wake the next waiter.
         drop(taken);
     }
 }
@@ -1068,37 +1188,39 @@ struct ContextHandle {
 }
 
 impl ContextHandle {
+    /// Releases the object; if the release raises, the handle keeps it.
     fn do_release(&mut self, py: Python<'_>) -> PyResult<()> {
-        let Some(obj) = self.obj.take() else {
+        let Some(obj) = self.obj.as_ref().map(|o| o.clone_ref(py)) else {
             return Err(raise(
                 py,
                 "AlreadyReleasedError",
                 "this handle's object was already released".into(),
             ));
         };
-        match &self.release {
+        let result = match &self.release {
             Release::Pool(pool) => {
                 let pool = pool.bind(py);
                 let obj = obj.bind(py);
                 if let Ok(p) = pool.cast::<FixedPool>() {
-                    return p.borrow().release_object(obj);
+                    p.borrow().release_object(obj)
+                } else if let Ok(p) = pool.cast::<ThreadSafePool>() {
+                    p.get().release_object(obj)
+                } else if let Ok(p) = pool.cast::<GrowingPool>() {
+                    p.borrow().release_object(obj)
+                } else if let Ok(p) = pool.cast::<ThreadLocalPool>() {
+                    p.get().release_object(obj)
+                } else if let Ok(p) = pool.cast::<AsyncPool>() {
+                    p.get().release_object(obj)
+                } else {
+                    pool.call_method1("release", (obj,)).map(drop)
                 }
-                if let Ok(p) = pool.cast::<ThreadSafePool>() {
-                    return p.get().release_object(obj);
-                }
-                if let Ok(p) = pool.cast::<GrowingPool>() {
-                    return p.borrow().release_object(obj);
-                }
-                if let Ok(p) = pool.cast::<ThreadLocalPool>() {
-                    return p.get().release_object(obj);
-                }
-                if let Ok(p) = pool.cast::<AsyncPool>() {
-                    return p.get().release_object(obj);
-                }
-                pool.call_method1("release", (obj,)).map(drop)
             }
             Release::Func(f) => f.call1(py, (obj,)).map(drop),
+        };
+        if result.is_ok() {
+            self.obj = None;
         }
+        result
     }
 }
 

@@ -490,3 +490,106 @@ def test_single_thread_pools_refuse_other_threads() -> None:
     t.join()
     assert len(errors) == 1 and "thread" in str(errors[0]).lower()
     assert pool.size() == 0
+
+
+class Brittle:
+    """A reset method that always raises."""
+
+    def reset(self) -> None:
+        raise ValueError("reset failed (test)")
+
+
+def test_dropping_a_pool_with_objects_whose_reset_raises_does_not_abort(
+    kind: Any,
+) -> None:
+    import subprocess
+    import textwrap
+
+    # In a child process: an abort would kill it, not the test run.
+    code = textwrap.dedent(f"""
+        import gc, fastalloc
+        class Brittle:
+            def reset(self):
+                raise ValueError("reset failed (test)")
+        pool = fastalloc.{kind.__name__}(Brittle, 4, reset_method="reset")
+        held = [pool.get(), pool.get()]
+        del pool
+        gc.collect()
+        print("alive")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "alive" in out.stdout
+
+
+def test_a_thread_exiting_with_objects_whose_reset_raises_does_not_abort() -> None:
+    import subprocess
+    import textwrap
+
+    code = textwrap.dedent("""
+        import threading, fastalloc
+        class Brittle:
+            def reset(self):
+                raise ValueError("reset failed (test)")
+        pool = fastalloc.ThreadLocalPool(Brittle, 4, reset_method="reset")
+        def work():
+            pool.get()
+            pool.get()
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        print("alive", pool.size())
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "alive 0" in out.stdout
+
+
+def test_capacity_must_be_a_true_int() -> None:
+    with pytest.raises(InvalidCapacityError, match="integer"):
+        FixedPool(Item, True)
+    with pytest.raises(InvalidCapacityError, match="largest"):
+        FixedPool(Item, 1 << 70)
+
+
+def test_release_checks_the_type_first() -> None:
+    pool = FixedPool(Item, 2, factory=Other)  # type: ignore[arg-type]
+    obj = pool.get()
+    with pytest.raises(TypeMismatchError):
+        pool.release(obj)
+    assert pool.size() == 1, "a failed release changes nothing"
+
+
+def test_a_context_handle_keeps_its_object_when_the_release_fails() -> None:
+    calls: list[Any] = []
+
+    def flaky(obj: Any) -> None:
+        calls.append(obj)
+        if len(calls) == 1:
+            raise RuntimeError("not now")
+
+    h = ContextHandle(Item(), flaky)
+    with pytest.raises(RuntimeError):
+        h.release()
+    assert not h.is_released()
+    h.release()
+    assert h.is_released() and len(calls) == 2
+
+
+def test_max_capacity_is_what_was_given() -> None:
+    pool = GrowingPool(Item, capacity=2, growth_config=linear_growth(increment=2, max_capacity=6))
+    assert pool.max_capacity() is None
+    held = [pool.get() for _ in range(6)]
+    with pytest.raises(PoolEmptyError):
+        pool.get()  # the growth config's maximum still bounds it
+    for obj in held:
+        pool.release(obj)
+
+
+def test_thread_local_pre_initialize_factory_error_reaches_size() -> None:
+    def factory() -> Item:
+        raise LookupError("no item")
+
+    pool = ThreadLocalPool(Item, 2, factory=factory, pre_initialize=True)
+    with pytest.raises(LookupError):
+        pool.size()

@@ -178,3 +178,32 @@ async def test_a_factory_exception_reaches_the_awaiting_task() -> None:
     assert isinstance(obj, Slot)
     await pool.release_async(obj)
     assert pool.waiting() == 0
+
+
+@pytest.mark.asyncio
+async def test_close_makes_waiting_tasks_raise() -> None:
+    from fastalloc import PoolClosedError
+
+    pool = AsyncPool(Slot, 1)
+    held = pool.get()
+    tasks = [asyncio.create_task(pool.get_async()) for _ in range(3)]
+    while pool.waiting() < 3:
+        await asyncio.sleep(0)
+    pool.close()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, PoolClosedError) for r in results), results
+    assert pool.waiting() == 0
+    pool.release(held)
+    with pytest.raises(PoolClosedError):
+        await pool.get_async()
+
+
+@pytest.mark.asyncio
+async def test_a_zero_timeout_still_takes_a_free_object() -> None:
+    pool = AsyncPool(Slot, 1)
+    obj = await pool.get_async(timeout=0)
+    assert isinstance(obj, Slot)
+    with pytest.raises(PoolEmptyError):
+        await pool.get_async(timeout=0)
+    assert pool.waiting() == 0
+    pool.release(obj)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Optional, TypeVar
 
 from . import _native
 from .exceptions import PoolEmptyError
@@ -82,9 +82,13 @@ class ThreadLocalPool(_native.ThreadLocalPool[T]):
 class AsyncPool(_native.AsyncPool[T]):
     """A pool for asyncio: `await pool.get_async()` waits (first come, first
     served) while every object is out, without blocking the event loop.
-    `get()` and `release()` work without awaiting too."""
+    `get()` and `release()` work without awaiting too. `close()` makes
+    waiting tasks raise `PoolClosedError`."""
 
-    __slots__ = ()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The native constructor took the arguments; this keeps the futures
+        # of waiting tasks, so `close()` can wake them.
+        self._pending: set[asyncio.Future[None]] = set()
 
     @staticmethod
     def builder() -> PoolBuilder[Any]:
@@ -92,33 +96,59 @@ class AsyncPool(_native.AsyncPool[T]):
 
     async def get_async(self, timeout: Optional[float] = None) -> T:
         """An object, waiting while every object is out; after `timeout`
-        seconds, `PoolEmptyError`. A cancelled wait loses no object."""
-        if timeout is None:
-            return await self._wait()
-        try:
-            return await asyncio.wait_for(self._wait(), timeout)
-        except (asyncio.TimeoutError, TimeoutError):
-            raise PoolEmptyError(
-                f"AsyncPool: no object came free within {timeout} s "
-                f"(all {self.capacity()} in use)"
-            ) from None
-
-    async def _wait(self) -> T:
-        waiter = self._waiter()
+        seconds, `PoolEmptyError` (a free object is taken even with a timeout
+        of 0). A cancelled wait loses no object."""
         loop = asyncio.get_running_loop()
+        waiter = self._waiter()
         try:
-            while True:
-                ready: asyncio.Future[None] = loop.create_future()
-
-                def wake(fut: asyncio.Future[None] = ready) -> None:
-                    loop.call_soon_threadsafe(_resolve, fut)
-
-                obj = waiter.poll(wake)
-                if obj is not None:
-                    return obj
-                await ready
+            ready = self._ready(loop)
+            obj = waiter.poll(self._wake(loop, ready))
+            if obj is not None:
+                return obj
+            if timeout is None:
+                return await self._wait(waiter, loop, ready)
+            try:
+                return await asyncio.wait_for(self._wait(waiter, loop, ready), timeout)
+            except (asyncio.TimeoutError, TimeoutError):
+                raise PoolEmptyError(
+                    f"AsyncPool: no object came free within {timeout} s "
+                    f"(all {self.capacity()} in use)"
+                ) from None
         finally:
             waiter.cancel()
+
+    def _ready(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        ready: asyncio.Future[None] = loop.create_future()
+        self._pending.add(ready)
+        ready.add_done_callback(self._pending.discard)
+        return ready
+
+    @staticmethod
+    def _wake(loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None]) -> Callable[[], None]:
+        def wake() -> None:
+            loop.call_soon_threadsafe(_resolve, ready)
+
+        return wake
+
+    async def _wait(
+        self,
+        waiter: _native.Waiter[T],
+        loop: asyncio.AbstractEventLoop,
+        ready: asyncio.Future[None],
+    ) -> T:
+        while True:
+            await ready
+            ready = self._ready(loop)
+            obj = waiter.poll(self._wake(loop, ready))
+            if obj is not None:
+                ready.cancel()
+                return obj
+
+    def close(self) -> None:
+        """Refuses further gets; waiting tasks raise `PoolClosedError`."""
+        super().close()
+        for fut in list(self._pending):
+            fut.get_loop().call_soon_threadsafe(_resolve, fut)
 
     async def release_async(self, obj: T) -> None:
         """Gives `obj` back (the first waiting task is woken)."""
