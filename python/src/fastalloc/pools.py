@@ -85,7 +85,16 @@ class AsyncPool(_native.AsyncPool[T]):
     `get()` and `release()` work without awaiting too. `close()` makes
     waiting tasks raise `PoolClosedError`."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        obj_type: type[T],
+        capacity: int,
+        *,
+        factory: Optional[Callable[[], T]] = None,
+        reset_method: Optional[str] = None,
+        enable_statistics: bool = False,
+        pre_initialize: bool = False,
+    ) -> None:
         # The native constructor took the arguments; this keeps the futures
         # of waiting tasks, so `close()` can wake them.
         self._pending: set[asyncio.Future[None]] = set()
