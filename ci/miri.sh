@@ -45,7 +45,7 @@ MIRIFLAGS="-Zmiri-many-seeds=0..8" \
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
     expect_tests cargo +nightly miri test --test stats shared
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
-    expect_tests cargo +nightly miri test --test api get_timeout wakes
+    expect_tests cargo +nightly miri test --test api -- get_timeout wakes
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
     expect_tests cargo +nightly miri test --lib treiber_pops_are_exclusive
 MIRIFLAGS="-Zmiri-many-seeds=0..8" \
