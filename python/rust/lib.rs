@@ -427,13 +427,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 // === the methods every pool class has ===
 
-/// `size`, `capacity`, `available`, `close`, `is_closed`, `stats`,
-/// `_snapshot`, `reset_stats`, `__repr__`, `allocate` and `max_capacity`
-/// for a pool class with fields `inner` (the Rust pool) and `info`.
+/// `get`, `release`, `size`, `capacity`, `available`, `close`,
+/// `is_closed`, `stats`, `_snapshot`, `reset_stats`, `__repr__`,
+/// `allocate` and `max_capacity` for a pool class with fields `inner` (the
+/// Rust pool) and `info`, and methods `get_object` and `release_object`.
 macro_rules! common_methods {
     ($class:ident) => {
         #[pymethods]
         impl $class {
+            /// An object now (built by the factory on first use), without
+            /// waiting; `PoolEmptyError` when every object is out.
+            fn get(&self, py: Python<'_>) -> PyResult<Obj> {
+                self.get_object(py)
+            }
+
+            /// Gives `obj` back; its reset method runs.
+            #[pyo3(signature = (obj, /))]
+            fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
+                self.release_object(obj)
+            }
+
             // (`guarded`: a `ThreadLocalPool` makes the calling thread's pool
             // on its first use, which may call the factory.)
 
@@ -570,21 +583,6 @@ macro_rules! local_methods {
                     Some(guard) => guarded(|| drop(guard)),
                     None => Err(release_error(obj.py(), &self.info, obj)),
                 }
-            }
-        }
-
-        #[pymethods]
-        impl $class {
-            /// An object from the pool (built by the factory on first use);
-            /// `PoolEmptyError` when every object is out.
-            fn get(&self, py: Python<'_>) -> PyResult<Obj> {
-                self.get_object(py)
-            }
-
-            /// Gives `obj` back; its reset method runs.
-            #[pyo3(signature = (obj, /))]
-            fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-                self.release_object(obj)
             }
         }
 
@@ -824,21 +822,6 @@ macro_rules! locked_map_methods {
             }
         }
 
-        #[pymethods]
-        impl $class {
-            /// An object now, without waiting; `PoolEmptyError` when every
-            /// object is out.
-            fn get(&self, py: Python<'_>) -> PyResult<Obj> {
-                self.get_object(py)
-            }
-
-            /// Gives `obj` back; its reset method runs.
-            #[pyo3(signature = (obj, /))]
-            fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-                self.release_object(obj)
-            }
-        }
-
         impl Drop for $class {
             fn drop(&mut self) {
                 drop_each(
@@ -969,18 +952,6 @@ plain_new!(ThreadLocalPool, build_thread_local, |pool| (
     Arc::new(pool),
     LOCAL_IDS.fetch_add(1, Ordering::Relaxed)
 ));
-
-#[pymethods]
-impl ThreadLocalPool {
-    fn get(&self, py: Python<'_>) -> PyResult<Obj> {
-        self.get_object(py)
-    }
-
-    #[pyo3(signature = (obj, /))]
-    fn release(&self, obj: &Bound<'_, PyAny>) -> PyResult<()> {
-        self.release_object(obj)
-    }
-}
 
 common_methods!(ThreadLocalPool);
 
